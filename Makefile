@@ -1,0 +1,47 @@
+# keeper-azmon: Fluent Bit output plugin for the Azure Monitor Logs Ingestion API.
+#   make        builds out_keeper_azmon.so
+#   make test   vet, format check, unit, fuzz-corpus, soak and end-to-end tests
+#   make bench  benchmarks with baselines (see README)
+#   make fuzz   runs the convert fuzzer for FUZZTIME
+
+GO       ?= go
+CC       ?= cc
+PLUGIN   := out_keeper_azmon.so
+HOST     := test/flbhost
+FUZZTIME ?= 60s
+GOSRC    := $(shell find . -name '*.go' -not -name '*_test.go' -not -path './test/*') go.mod go.sum
+
+export CGO_ENABLED := 1
+
+.PHONY: all build test vet bench fuzz clean deps
+
+all: build
+
+deps:
+	$(GO) mod download
+
+build: $(PLUGIN)
+
+$(PLUGIN): $(GOSRC)
+	$(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w' -o $@ .
+
+# The C host includes the ABI headers shipped in the fluent-bit-go module.
+$(HOST): test/flbhost.c
+	$(CC) -O2 -Wall -Wextra -o $@ $< -I"$$($(GO) list -m -f '{{.Dir}}' github.com/fluent/fluent-bit-go)/output" -ldl -lpthread
+
+vet:
+	$(GO) vet ./...
+	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+test: $(PLUGIN) $(HOST) vet
+	KEEPER_AZMON_PLUGIN="$(CURDIR)/$(PLUGIN)" KEEPER_AZMON_HOST="$(CURDIR)/$(HOST)" \
+		$(GO) test -count=1 -timeout 20m ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./convert ./azmon/... ./plugin
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzConvert -fuzztime $(FUZZTIME) ./convert
+
+clean:
+	rm -f $(PLUGIN) out_keeper_azmon.h $(HOST)
