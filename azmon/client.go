@@ -1,0 +1,453 @@
+package azmon
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/klauspost/compress/gzip"
+)
+
+// Config is everything a Client needs.
+type Config struct {
+	Endpoint    Endpoint
+	Credentials Credentials
+	// CAFile names a PEM file of extra roots trusted for token and
+	// ingestion calls, besides the system's.
+	CAFile string
+	// Gzip compresses request bodies.
+	Gzip bool
+	// MaxRequestBytes caps one request's uncompressed JSON; 0 means
+	// DefaultMaxRequestBytes; never above MaxBodyBytes.
+	MaxRequestBytes int
+	// MaxConcurrency caps the requests of one Send in flight; 0 means
+	// DefaultMaxConcurrency.
+	MaxConcurrency int
+	// Logger receives the client's log lines; nil discards them.
+	Logger *slog.Logger
+	// UserAgent is sent with every request.
+	UserAgent string
+}
+
+// Records is a sequence of records, each one encoded JSON object.
+type Records interface {
+	Len() int
+	Record(i int) []byte
+}
+
+// Outcome says what one Send did.
+type Outcome struct {
+	Accepted int   // records the service accepted in this call
+	Dropped  int   // records dropped on purpose (too large, rejected as invalid), logged
+	Requests int   // requests that got an answer
+	Bytes    int   // uncompressed JSON bytes accepted
+	Retries  int   // requests sent again within this call
+	Err      error // why some records are still unsent; nil when none is
+}
+
+// Client posts records to one DCR stream. It is safe for concurrent use.
+type Client struct {
+	cfg     Config
+	url     string
+	http    *http.Client
+	tokens  *tokenSource
+	log     *slog.Logger
+	gzPool  sync.Pool
+	bufPool sync.Pool
+}
+
+// New checks cfg and builds a client. It makes no network call.
+func New(cfg Config) (*Client, error) {
+	if err := cfg.Endpoint.Validate(); err != nil {
+		return nil, fmt.Errorf("endpoint: %w", err)
+	}
+	if err := cfg.Credentials.Validate(); err != nil {
+		return nil, err
+	}
+	switch {
+	case cfg.MaxRequestBytes == 0:
+		cfg.MaxRequestBytes = DefaultMaxRequestBytes
+	case cfg.MaxRequestBytes < 1024 || cfg.MaxRequestBytes > MaxBodyBytes:
+		return nil, fmt.Errorf("max_request_bytes %d is outside 1024..%d", cfg.MaxRequestBytes, MaxBodyBytes)
+	}
+	if cfg.MaxConcurrency == 0 {
+		cfg.MaxConcurrency = DefaultMaxConcurrency
+	}
+	if cfg.MaxConcurrency < 1 || cfg.MaxConcurrency > 64 {
+		return nil, fmt.Errorf("max_concurrency %d is outside 1..64", cfg.MaxConcurrency)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "keeper-azmon"
+	}
+	hc, err := newHTTPClient(cfg.CAFile, cfg.MaxConcurrency)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{cfg: cfg, url: cfg.Endpoint.URL(), http: hc, log: cfg.Logger}
+	creds := cfg.Credentials
+	c.tokens = newTokenSource(creds.scope(), c.log, func() (azcore.TokenCredential, error) {
+		return newCredential(creds, hc)
+	})
+	// Build the credential once now so that its configuration errors
+	// surface at start-up rather than at the first flush.
+	cred, err := c.tokens.newCred()
+	if err != nil {
+		return nil, err
+	}
+	c.tokens.cred = cred
+	return c, nil
+}
+
+// newHTTPClient trusts the system roots plus caFile and honours
+// HTTPS_PROXY / NO_PROXY.
+func newHTTPClient(caFile string, conns int) (*http.Client, error) {
+	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca_file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file %s: no PEM certificate found", caFile)
+		}
+		tlsConf.RootCAs = pool
+	}
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tlsConf,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          conns * 2,
+		MaxIdleConnsPerHost:   conns * 2,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	return &http.Client{Transport: tr}, nil
+}
+
+// Close releases idle connections.
+func (c *Client) Close() {
+	c.http.CloseIdleConnections()
+}
+
+// URL is the ingestion URL the client posts to.
+func (c *Client) URL() string { return c.url }
+
+// MaxRequestBytes is the effective cap on one request's JSON.
+func (c *Client) MaxRequestBytes() int { return c.cfg.MaxRequestBytes }
+
+// Send posts every record i with !done[i] and sets done[i] for each record
+// the service accepted or that was dropped on purpose. Records are cut into
+// requests of at most MaxRequestBytes of JSON, in order, the same way for
+// the same records, and up to MaxConcurrency requests are in flight. ctx
+// bounds the whole call. done must have recs.Len() elements.
+func (c *Client) Send(ctx context.Context, recs Records, done []bool) Outcome {
+	var out Outcome
+	if len(done) != recs.Len() {
+		out.Err = fmt.Errorf("progress has %d entries for %d records", len(done), recs.Len())
+		return out
+	}
+	batches := c.plan(recs, done, &out)
+	if len(batches) == 0 {
+		return out
+	}
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+		next = make(chan []int)
+	)
+	workers := min(c.cfg.MaxConcurrency, len(batches))
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := sender{c: c, recs: recs, done: done}
+			for idx := range next {
+				err := s.deliver(ctx, idx, false)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+				}
+				mu.Unlock()
+			}
+			mu.Lock()
+			out.Accepted += s.accepted
+			out.Dropped += s.dropped
+			out.Requests += s.requests
+			out.Bytes += s.bytes
+			out.Retries += s.retries
+			mu.Unlock()
+		}()
+	}
+	for _, b := range batches {
+		next <- b
+	}
+	close(next)
+	wg.Wait()
+	if len(errs) > 0 {
+		out.Err = summarize(errs, len(batches))
+	}
+	return out
+}
+
+// summarize makes one error of the failed requests of a Send.
+func summarize(errs []error, requests int) error {
+	if len(errs) == 1 && requests == 1 {
+		return errs[0]
+	}
+	return fmt.Errorf("%d of %d requests failed, first: %w", len(errs), requests, errs[0])
+}
+
+// plan cuts the pending records into requests of at most MaxRequestBytes of
+// JSON array, keeping order. A record that cannot fit alone is dropped.
+func (c *Client) plan(recs Records, done []bool, out *Outcome) [][]int {
+	limit := c.cfg.MaxRequestBytes
+	var batches [][]int
+	var cur []int
+	size := 1 // "["
+	for i := range recs.Len() {
+		if done[i] {
+			continue
+		}
+		n := len(recs.Record(i))
+		if n+2 > limit {
+			done[i] = true
+			out.Dropped++
+			c.log.Error("record dropped: larger than max_request_bytes on its own", "record", i, "bytes", n, "max_request_bytes", limit)
+			continue
+		}
+		if len(cur) > 0 && size+1+n+1 > limit {
+			batches = append(batches, cur)
+			cur, size = nil, 1
+		}
+		if len(cur) > 0 {
+			size++ // ","
+		}
+		cur = append(cur, i)
+		size += n
+	}
+	if len(cur) > 0 {
+		batches = append(batches, cur)
+	}
+	return batches
+}
+
+// sender delivers requests for one worker of a Send and counts what happened.
+type sender struct {
+	c                                            *Client
+	recs                                         Records
+	done                                         []bool
+	accepted, dropped, requests, bytes, retries int
+}
+
+// maxAttempts bounds the tries of one request within a Send.
+const maxAttempts = 4
+
+// deliver sends the records idx as one request until they are accepted,
+// split, dropped or the error is one that only a later flush can fix.
+func (s *sender) deliver(ctx context.Context, idx []int, split bool) error {
+	c := s.c
+	body := c.encode(s.recs, idx)
+	defer c.bufPool.Put(body)
+	refreshed := false
+	for attempt := 1; ; attempt++ {
+		err := c.post(ctx, body.Bytes())
+		if err == nil {
+			s.requests++
+			for _, i := range idx {
+				s.done[i] = true
+			}
+			s.accepted += len(idx)
+			s.bytes += body.Len()
+			return nil
+		}
+		var se *StatusError
+		if errors.As(err, &se) {
+			s.requests++
+		}
+		switch {
+		case se != nil && se.Status == 413, se != nil && se.Status == 400 && !se.configProblem():
+			if len(idx) == 1 {
+				s.done[idx[0]] = true
+				s.dropped++
+				c.log.Error("record dropped: rejected by the service", "status", se.Status, "code", se.Code, "message", se.Message, "bytes", body.Len())
+				return nil
+			}
+			if !split {
+				c.log.Warn("request rejected; splitting it to isolate the cause", "status", se.Status, "code", se.Code, "records", len(idx))
+			}
+			half := len(idx) / 2
+			err1 := s.deliver(ctx, idx[:half], true)
+			err2 := s.deliver(ctx, idx[half:], true)
+			return errors.Join(err1, err2)
+		case se != nil && se.Status == 401 && !refreshed:
+			refreshed = true
+			c.tokens.Invalidate(se.token)
+			s.retries++
+			continue
+		}
+		wait, ok := retryWait(err, attempt)
+		if !ok || !fits(ctx, wait) {
+			return err
+		}
+		c.log.Debug("retrying request", "attempt", attempt, "wait", wait, "error", err)
+		s.retries++
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return err
+		}
+	}
+}
+
+// retryWait says whether err is worth another try within the same Send and
+// how long to wait first: Retry-After when the service sets it, else an
+// exponential backoff with jitter.
+func retryWait(err error, attempt int) (time.Duration, bool) {
+	if attempt >= maxAttempts {
+		return 0, false
+	}
+	var se *StatusError
+	if errors.As(err, &se) {
+		switch {
+		case se.Status == 408, se.Status == 429, se.Status >= 500:
+		default:
+			return 0, false // 401 after a refresh, 403, 404, config 400: needs an operator
+		}
+		if se.RetryAfter > 0 {
+			return se.RetryAfter, true
+		}
+	} else if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return 0, false
+	}
+	base := 250 * time.Millisecond << (attempt - 1)
+	return base/2 + rand.N(base), true
+}
+
+// fits reports whether waiting d still leaves time for a request before
+// ctx's deadline.
+func fits(ctx context.Context, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return !ok || time.Until(dl) > d+time.Second
+}
+
+// encode writes the records idx as one JSON array, compressed when
+// configured.
+func (c *Client) encode(recs Records, idx []int) *bytes.Buffer {
+	raw := c.getBuf()
+	raw.WriteByte('[')
+	for k, i := range idx {
+		if k > 0 {
+			raw.WriteByte(',')
+		}
+		raw.Write(recs.Record(i))
+	}
+	raw.WriteByte(']')
+	if !c.cfg.Gzip {
+		return raw
+	}
+	z := c.getBuf()
+	gz, _ := c.gzPool.Get().(*gzip.Writer)
+	if gz == nil {
+		gz, _ = gzip.NewWriterLevel(z, gzip.BestSpeed)
+	} else {
+		gz.Reset(z)
+	}
+	gz.Write(raw.Bytes())
+	gz.Close()
+	c.gzPool.Put(gz)
+	c.bufPool.Put(raw)
+	return z
+}
+
+func (c *Client) getBuf() *bytes.Buffer {
+	b, _ := c.bufPool.Get().(*bytes.Buffer)
+	if b == nil {
+		return new(bytes.Buffer)
+	}
+	b.Reset()
+	return b
+}
+
+// post sends one body and turns every answer but success into an error.
+func (c *Client) post(ctx context.Context, body []byte) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("post to stream %s: %w", c.cfg.Endpoint.Stream, context.Cause(ctx))
+	}
+	token, err := c.tokens.Token(ctx)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("request for %s: %w", c.url, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", c.cfg.UserAgent)
+	if c.cfg.Gzip {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("post to %s: %w", c.cfg.Endpoint.Base, unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 == 2 {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return nil
+	}
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	se := &StatusError{Status: resp.StatusCode, token: token}
+	se.Code, se.Message = parseErrorBody(msg)
+	if ra := resp.Header.Get("Retry-After"); ra != "" {
+		se.RetryAfter = parseRetryAfter(ra)
+	}
+	return se
+}
+
+// unwrapURLError drops net/http's "Post "url":" prefix, which repeats the URL.
+func unwrapURLError(err error) error {
+	var ue interface{ Unwrap() error }
+	if errors.As(err, &ue) {
+		if inner := ue.Unwrap(); inner != nil {
+			return inner
+		}
+	}
+	return err
+}
+
+// parseRetryAfter reads delay-seconds or an HTTP date.
+func parseRetryAfter(v string) time.Duration {
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}

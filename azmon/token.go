@@ -1,0 +1,141 @@
+package azmon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+)
+
+// refreshAhead is how long before expiry a token is replaced.
+const refreshAhead = 5 * time.Minute
+
+// tokenSource caches one bearer token for a client and refreshes it ahead of
+// expiry, one refresh at a time however many requests find it stale.
+type tokenSource struct {
+	newCred func() (azcore.TokenCredential, error)
+	scope   string
+	log     *slog.Logger
+	now     func() time.Time
+
+	mu         sync.Mutex
+	cred       azcore.TokenCredential
+	tok        azcore.AccessToken
+	fetchedAt  time.Time
+	refreshing chan struct{} // closed when the refresh under way ends
+	lastErr    error
+}
+
+func newTokenSource(scope string, log *slog.Logger, newCred func() (azcore.TokenCredential, error)) *tokenSource {
+	return &tokenSource{newCred: newCred, scope: scope, log: log, now: time.Now}
+}
+
+// fresh reports whether tok can be used without a refresh.
+func (t *tokenSource) fresh(tok azcore.AccessToken, now time.Time) bool {
+	if tok.Token == "" {
+		return false
+	}
+	if !tok.RefreshOn.IsZero() && tok.RefreshOn.Before(tok.ExpiresOn) {
+		return now.Before(tok.RefreshOn)
+	}
+	// Short-lived tokens are refreshed at half their life.
+	ahead := min(refreshAhead, tok.ExpiresOn.Sub(t.fetchedAt)/2)
+	return now.Add(ahead).Before(tok.ExpiresOn)
+}
+
+// usable reports whether tok has not expired yet (allowing a little clock skew).
+func usable(tok azcore.AccessToken, now time.Time) bool {
+	return tok.Token != "" && now.Add(30*time.Second).Before(tok.ExpiresOn)
+}
+
+// Token returns a bearer token, refreshing it when it is near expiry. A
+// failed refresh falls back to the cached token while it is still valid.
+func (t *tokenSource) Token(ctx context.Context) (string, error) {
+	for {
+		t.mu.Lock()
+		now := t.now()
+		if t.fresh(t.tok, now) {
+			tok := t.tok.Token
+			t.mu.Unlock()
+			return tok, nil
+		}
+		if wait := t.refreshing; wait != nil {
+			t.mu.Unlock()
+			select {
+			case <-wait:
+			case <-ctx.Done():
+				return "", fmt.Errorf("waiting for token: %w", context.Cause(ctx))
+			}
+			t.mu.Lock()
+			tok, err := t.tok, t.lastErr
+			t.mu.Unlock()
+			if usable(tok, t.now()) {
+				return tok.Token, nil
+			}
+			if err != nil {
+				return "", err
+			}
+			continue
+		}
+		done := make(chan struct{})
+		t.refreshing = done
+		cred := t.cred
+		t.mu.Unlock()
+
+		tok, err := t.fetch(ctx, cred)
+
+		t.mu.Lock()
+		t.refreshing = nil
+		t.lastErr = err
+		if err == nil {
+			t.tok, t.fetchedAt = tok, now
+		}
+		old := t.tok
+		t.mu.Unlock()
+		close(done)
+		if err == nil {
+			return tok.Token, nil
+		}
+		if usable(old, t.now()) {
+			t.log.Warn("token refresh failed; using the current token until it expires", "expires", old.ExpiresOn.UTC().Format(time.RFC3339), "error", err)
+			return old.Token, nil
+		}
+		return "", err
+	}
+}
+
+func (t *tokenSource) fetch(ctx context.Context, cred azcore.TokenCredential) (azcore.AccessToken, error) {
+	if cred == nil {
+		c, err := t.newCred()
+		if err != nil {
+			return azcore.AccessToken{}, err
+		}
+		t.mu.Lock()
+		if t.cred == nil {
+			t.cred = c
+		}
+		cred = t.cred
+		t.mu.Unlock()
+	}
+	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{t.scope}})
+	if err != nil {
+		return azcore.AccessToken{}, &TokenError{Scope: t.scope, Err: err}
+	}
+	return tok, nil
+}
+
+// Invalidate forgets token (after the service refused it with 401) so that
+// the next Token call gets a new one from a credential with an empty cache.
+// It does nothing if the cached token has already changed.
+func (t *tokenSource) Invalidate(token string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.tok.Token == token {
+		t.tok = azcore.AccessToken{}
+		t.cred = nil
+	}
+}
