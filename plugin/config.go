@@ -1,0 +1,253 @@
+// Package plugin is the glue between Fluent Bit and the rest: it reads an
+// [OUTPUT] section's properties into a Config, and an Instance turns each
+// flushed chunk into records (package convert), sends them (package azmon)
+// and answers with a Fluent Bit result code. It holds no cgo: the exports
+// in package main call it.
+package plugin
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keeper-azmon/keeper-azmon/azmon"
+	"github.com/keeper-azmon/keeper-azmon/convert"
+)
+
+// Name is the plugin's registered name, as used in `Name keeper_azmon`.
+const Name = "keeper_azmon"
+
+// Description is shown by Fluent Bit next to the name.
+const Description = "Keeper Security and other logs to Azure Monitor / Microsoft Sentinel (Logs Ingestion API)"
+
+// Properties reads an [OUTPUT] section's properties. Get returns "" for a
+// property that is not set. Fluent Bit's lookup is case-insensitive.
+type Properties interface {
+	Get(key string) string
+}
+
+// MapProperties is a Properties backed by a map, for tests and tools.
+type MapProperties map[string]string
+
+// Get returns the value of key, matched case-insensitively.
+func (m MapProperties) Get(key string) string {
+	if v, ok := m[key]; ok {
+		return v
+	}
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	return ""
+}
+
+// DefaultTimeout bounds one flush.
+const DefaultTimeout = 30 * time.Second
+
+// Config is one [OUTPUT] section, checked.
+type Config struct {
+	Client  azmon.Config
+	Convert convert.Options
+	Timeout time.Duration
+}
+
+// ConfigError names the property that is wrong.
+type ConfigError struct {
+	Property string
+	Err      error
+}
+
+func (e *ConfigError) Error() string { return fmt.Sprintf("property %s: %v", e.Property, e.Err) }
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+func propErr(prop string, format string, args ...any) error {
+	return &ConfigError{Property: prop, Err: fmt.Errorf(format, args...)}
+}
+
+// ParseConfig reads and checks every property of the configuration
+// contract. The error names the first property that is missing or wrong.
+func ParseConfig(p Properties) (Config, error) {
+	get := func(k string) string { return strings.TrimSpace(p.Get(k)) }
+	var cfg Config
+
+	// Where records go.
+	ep, err := parseEndpoint(get)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Client.Endpoint = ep
+
+	// Who sends them.
+	cloud, err := azmon.LookupCloud(get("cloud"))
+	if err != nil {
+		return cfg, &ConfigError{"cloud", err}
+	}
+	auth, err := azmon.ParseAuthMode(get("auth"))
+	if err != nil {
+		return cfg, &ConfigError{"auth", err}
+	}
+	creds := azmon.Credentials{
+		Auth:          auth,
+		TenantID:      get("tenant_id"),
+		ClientID:      get("client_id"),
+		ClientSecret:  azmon.Secret(get("client_secret")),
+		Cloud:         cloud,
+		AuthorityHost: get("authority_host"),
+		Scope:         get("scope"),
+	}
+	if creds.AuthorityHost != "" {
+		if !strings.HasPrefix(creds.AuthorityHost, "https://") {
+			return cfg, propErr("authority_host", "%q is not an https URL", creds.AuthorityHost)
+		}
+		if !strings.HasSuffix(creds.AuthorityHost, "/") {
+			creds.AuthorityHost += "/"
+		}
+	}
+	if creds.Auth == "" {
+		creds.Auth = azmon.AuthClientSecret
+	}
+	if err := creds.Validate(); err != nil {
+		return cfg, &ConfigError{credentialProperty(creds), err}
+	}
+	if err := checkCloudMatch(ep, cloud, creds.Scope); err != nil {
+		return cfg, err
+	}
+	cfg.Client.Credentials = creds
+	cfg.Client.CAFile = get("ca_file")
+
+	// How they travel.
+	switch strings.ToLower(get("compress")) {
+	case "", "gzip", "on", "true":
+		cfg.Client.Gzip = true
+	case "none", "off", "false":
+	default:
+		return cfg, propErr("compress", "%q is not gzip or none", get("compress"))
+	}
+	if cfg.Client.MaxRequestBytes, err = intProp(get, "max_request_bytes", azmon.DefaultMaxRequestBytes, 1024, azmon.MaxBodyBytes); err != nil {
+		return cfg, err
+	}
+	if cfg.Client.MaxConcurrency, err = intProp(get, "max_concurrency", azmon.DefaultMaxConcurrency, 1, 64); err != nil {
+		return cfg, err
+	}
+	cfg.Timeout = DefaultTimeout
+	if v := get("timeout"); v != "" {
+		d, err := parseDuration(v)
+		if err != nil || d < time.Second || d > time.Hour {
+			return cfg, propErr("timeout", "%q is not a duration between 1s and 1h (e.g. 30s)", v)
+		}
+		cfg.Timeout = d
+	}
+
+	// What they look like.
+	schema, err := convert.ParseSchema(get("schema"))
+	if err != nil {
+		return cfg, &ConfigError{"schema", err}
+	}
+	cfg.Convert.Schema = schema
+	cfg.Convert.TimeKey = get("time_key")
+	if cfg.Convert.TimeKey == "" && schema == convert.Keeper {
+		cfg.Convert.TimeKey = "timestamp"
+	}
+	return cfg, nil
+}
+
+// parseEndpoint takes endpoint_url, or dce_url with dcr_id and stream_name
+// (or table_name, as in Fluent Bit's native plugin).
+func parseEndpoint(get func(string) string) (azmon.Endpoint, error) {
+	if raw := get("endpoint_url"); raw != "" {
+		for _, other := range []string{"dce_url", "dcr_id", "stream_name", "table_name"} {
+			if get(other) != "" {
+				return azmon.Endpoint{}, propErr(other, "set either endpoint_url or %s, not both", other)
+			}
+		}
+		ep, err := azmon.ParseEndpointURL(raw)
+		if err != nil {
+			return ep, &ConfigError{"endpoint_url", err}
+		}
+		return ep, nil
+	}
+	var ep azmon.Endpoint
+	if get("dce_url") == "" {
+		return ep, propErr("endpoint_url", "not set (or set dce_url, dcr_id and stream_name)")
+	}
+	base, err := azmon.ParseDCEURL(get("dce_url"))
+	if err != nil {
+		return ep, &ConfigError{"dce_url", err}
+	}
+	ep.Base = base
+	if ep.DCRID = get("dcr_id"); ep.DCRID == "" {
+		return ep, propErr("dcr_id", "not set (the DCR's Immutable Id, dcr-...)")
+	}
+	stream, table := get("stream_name"), get("table_name")
+	switch {
+	case stream != "" && table != "":
+		return ep, propErr("table_name", "set either stream_name or table_name, not both")
+	case stream != "":
+		ep.Stream = stream
+	case table != "":
+		ep.Stream = "Custom-" + strings.TrimPrefix(table, "Custom-")
+	default:
+		return ep, propErr("stream_name", "not set (e.g. Custom-KeeperLogs_CL), nor table_name")
+	}
+	if err := ep.Validate(); err != nil {
+		prop := "stream_name"
+		if !strings.HasPrefix(ep.DCRID, "dcr-") {
+			prop = "dcr_id"
+		}
+		return ep, &ConfigError{prop, err}
+	}
+	return ep, nil
+}
+
+// credentialProperty names the property a credential error is about.
+func credentialProperty(c azmon.Credentials) string {
+	switch {
+	case c.Auth == azmon.AuthClientSecret && c.TenantID == "":
+		return "tenant_id"
+	case c.Auth == azmon.AuthClientSecret && c.ClientID == "":
+		return "client_id"
+	case c.Auth == azmon.AuthClientSecret && c.ClientSecret == "":
+		return "client_secret"
+	}
+	return "auth"
+}
+
+// checkCloudMatch refuses an endpoint of one Azure cloud with the token
+// scope of another: the service would answer 401 on every request.
+func checkCloudMatch(ep azmon.Endpoint, cloud azmon.Cloud, scope string) error {
+	if scope != "" {
+		return nil
+	}
+	host := strings.ToLower(strings.TrimPrefix(ep.Base, "https://"))
+	for _, name := range []string{"public", "usgov", "china"} {
+		other, _ := azmon.LookupCloud(name)
+		if other.Name != cloud.Name && strings.HasSuffix(host, other.IngestSuffix) {
+			return propErr("cloud", "the endpoint %s is in the %s cloud but cloud is %s; set cloud %s", host, other.Name, cloud.Name, other.Name)
+		}
+	}
+	return nil
+}
+
+func intProp(get func(string) string, name string, def, lo, hi int) (int, error) {
+	v := get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(strings.ReplaceAll(v, "_", ""))
+	if err != nil || n < lo || n > hi {
+		return 0, propErr(name, "%q is not a whole number from %d to %d", v, lo, hi)
+	}
+	return n, nil
+}
+
+// parseDuration takes Go durations ("30s", "1m30s") and Fluent Bit's bare
+// seconds ("30").
+func parseDuration(v string) (time.Duration, error) {
+	if n, err := strconv.Atoi(v); err == nil {
+		return time.Duration(n) * time.Second, nil
+	}
+	return time.ParseDuration(v)
+}

@@ -1,0 +1,169 @@
+package plugin
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keeper-azmon/keeper-azmon/azmon"
+	"github.com/keeper-azmon/keeper-azmon/convert"
+)
+
+const testEndpoint = "https://keeperlogsendpoint-mcag.eastus-1.ingest.monitor.azure.com/dataCollectionRules/dcr-0123456789abcdef0123456789abcdef/streams/Custom-KeeperLogs_CL?api-version=2023-01-01"
+
+func baseProps() MapProperties {
+	return MapProperties{
+		"tenant_id":     "11111111-1111-1111-1111-111111111111",
+		"client_id":     "22222222-2222-2222-2222-222222222222",
+		"client_secret": "s3cr3t-value",
+		"endpoint_url":  testEndpoint,
+	}
+}
+
+func with(p MapProperties, kv ...string) MapProperties {
+	out := MapProperties{}
+	for k, v := range p {
+		out[k] = v
+	}
+	for i := 0; i < len(kv); i += 2 {
+		if kv[i+1] == "<unset>" {
+			delete(out, kv[i])
+			continue
+		}
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+func TestParseConfigDefaults(t *testing.T) {
+	cfg, err := ParseConfig(baseProps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := cfg.Client.Endpoint
+	if ep.Base != "https://keeperlogsendpoint-mcag.eastus-1.ingest.monitor.azure.com" || ep.DCRID != "dcr-0123456789abcdef0123456789abcdef" || ep.Stream != "Custom-KeeperLogs_CL" {
+		t.Errorf("endpoint parsed as %+v", ep)
+	}
+	if ep.URL() != testEndpoint {
+		t.Errorf("URL() = %s, want the configured one back", ep.URL())
+	}
+	c := cfg.Client
+	if c.Credentials.Auth != azmon.AuthClientSecret || c.Credentials.Cloud.Name != "public" || !c.Gzip ||
+		c.MaxRequestBytes != 1_000_000 || c.MaxConcurrency != 4 || cfg.Timeout != 30*time.Second {
+		t.Errorf("defaults wrong: %+v timeout %v", c, cfg.Timeout)
+	}
+	if cfg.Convert.Schema != convert.Keeper || cfg.Convert.TimeKey != "timestamp" {
+		t.Errorf("convert defaults wrong: %+v", cfg.Convert)
+	}
+}
+
+func TestParseConfigVariants(t *testing.T) {
+	parts := with(baseProps(), "endpoint_url", "<unset>", "dce_url", "https://x.eastus-1.ingest.monitor.azure.com", "dcr_id", "dcr-abc")
+	tests := []struct {
+		name  string
+		props MapProperties
+		check func(Config) string
+	}{
+		{"parts with stream_name", with(parts, "stream_name", "Custom-KeeperSecurityEventNewLogs"), func(c Config) string {
+			if c.Client.Endpoint.Stream != "Custom-KeeperSecurityEventNewLogs" || c.Client.Endpoint.DCRID != "dcr-abc" {
+				return "stream or dcr"
+			}
+			return ""
+		}},
+		{"parts with table_name", with(parts, "table_name", "KeeperLogs_CL"), func(c Config) string {
+			if c.Client.Endpoint.Stream != "Custom-KeeperLogs_CL" {
+				return "table_name should become Custom-KeeperLogs_CL"
+			}
+			return ""
+		}},
+		{"raw schema has no time key", with(baseProps(), "schema", "raw"), func(c Config) string {
+			if c.Convert.Schema != convert.Raw || c.Convert.TimeKey != "" {
+				return "raw defaults"
+			}
+			return ""
+		}},
+		{"usgov", with(baseProps(), "cloud", "usgov", "endpoint_url", "https://x.usgovvirginia-1.ingest.monitor.azure.us/dataCollectionRules/dcr-1/streams/Custom-A_CL"), func(c Config) string {
+			if c.Client.Credentials.Cloud.Scope != "https://monitor.azure.us/.default" || c.Client.Credentials.Cloud.AuthorityHost != "https://login.microsoftonline.us/" {
+				return "usgov preset"
+			}
+			return ""
+		}},
+		{"overrides", with(baseProps(), "compress", "none", "max_request_bytes", "1048576", "max_concurrency", "8", "timeout", "5s", "time_key", "ts", "authority_host", "https://127.0.0.1:8443"), func(c Config) string {
+			if c.Client.Gzip || c.Client.MaxRequestBytes != 1048576 || c.Client.MaxConcurrency != 8 || c.Timeout != 5*time.Second || c.Convert.TimeKey != "ts" || c.Client.Credentials.AuthorityHost != "https://127.0.0.1:8443/" {
+				return "overrides not applied"
+			}
+			return ""
+		}},
+		{"bare seconds timeout", with(baseProps(), "timeout", "45"), func(c Config) string {
+			if c.Timeout != 45*time.Second {
+				return "timeout 45 should be 45s"
+			}
+			return ""
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := ParseConfig(tc.props)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msg := tc.check(cfg); msg != "" {
+				t.Errorf("%s: %+v", msg, cfg)
+			}
+		})
+	}
+}
+
+func TestParseConfigErrorsNameTheProperty(t *testing.T) {
+	tests := []struct {
+		name  string
+		props MapProperties
+		prop  string
+	}{
+		{"no endpoint", with(baseProps(), "endpoint_url", "<unset>"), "endpoint_url"},
+		{"endpoint not https", with(baseProps(), "endpoint_url", "http://x/dataCollectionRules/dcr-1/streams/Custom-A_CL"), "endpoint_url"},
+		{"endpoint wrong path", with(baseProps(), "endpoint_url", "https://x/streams/Custom-A_CL"), "endpoint_url"},
+		{"endpoint bad api version", with(baseProps(), "endpoint_url", "https://x/dataCollectionRules/dcr-1/streams/Custom-A_CL?api-version=2021-11-01-preview"), "endpoint_url"},
+		{"endpoint and parts", with(baseProps(), "dcr_id", "dcr-1"), "dcr_id"},
+		{"no dcr", with(baseProps(), "endpoint_url", "<unset>", "dce_url", "https://x"), "dcr_id"},
+		{"dcr not immutable id", with(baseProps(), "endpoint_url", "<unset>", "dce_url", "https://x", "dcr_id", "KeeperDCR", "stream_name", "Custom-A_CL"), "dcr_id"},
+		{"no stream", with(baseProps(), "endpoint_url", "<unset>", "dce_url", "https://x", "dcr_id", "dcr-1"), "stream_name"},
+		{"stream without Custom-", with(baseProps(), "endpoint_url", "<unset>", "dce_url", "https://x", "dcr_id", "dcr-1", "stream_name", "KeeperLogs_CL"), "stream_name"},
+		{"missing tenant", with(baseProps(), "tenant_id", "<unset>"), "tenant_id"},
+		{"missing client id", with(baseProps(), "client_id", ""), "client_id"},
+		{"missing secret", with(baseProps(), "client_secret", "<unset>"), "client_secret"},
+		{"unknown auth", with(baseProps(), "auth", "password"), "auth"},
+		{"unknown cloud", with(baseProps(), "cloud", "mars"), "cloud"},
+		{"cloud mismatch", with(baseProps(), "cloud", "usgov"), "cloud"},
+		{"authority not https", with(baseProps(), "authority_host", "http://login"), "authority_host"},
+		{"unknown schema", with(baseProps(), "schema", "ecs"), "schema"},
+		{"bad compress", with(baseProps(), "compress", "zstd"), "compress"},
+		{"request too big", with(baseProps(), "max_request_bytes", "2000000"), "max_request_bytes"},
+		{"request not a number", with(baseProps(), "max_request_bytes", "1MB"), "max_request_bytes"},
+		{"concurrency zero", with(baseProps(), "max_concurrency", "0"), "max_concurrency"},
+		{"bad timeout", with(baseProps(), "timeout", "soon"), "timeout"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig(tc.props)
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("err = %v, want a ConfigError", err)
+			}
+			if ce.Property != tc.prop {
+				t.Errorf("property = %s, want %s (%v)", ce.Property, tc.prop, err)
+			}
+			if strings.Contains(err.Error(), "s3cr3t-value") {
+				t.Errorf("error shows the secret: %v", err)
+			}
+		})
+	}
+}
+
+func TestMapPropertiesCaseInsensitive(t *testing.T) {
+	p := MapProperties{"Tenant_ID": "t"}
+	if p.Get("tenant_id") != "t" || p.Get("missing") != "" {
+		t.Error("lookup should ignore case and answer \"\" for a missing key")
+	}
+}

@@ -1,0 +1,228 @@
+package plugin
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/keeper-azmon/keeper-azmon/azmon"
+	"github.com/keeper-azmon/keeper-azmon/convert"
+)
+
+// Code is a Fluent Bit flush result.
+type Code int
+
+// Fluent Bit's result codes.
+const (
+	Error Code = 0 // FLB_ERROR: the chunk is dropped
+	OK    Code = 1 // FLB_OK: the chunk is done
+	Retry Code = 2 // FLB_RETRY: Fluent Bit flushes the chunk again later
+)
+
+// Progress store bounds: chunks remembered after a partial failure, and
+// for how long. Fluent Bit's retries of a chunk come within minutes.
+const (
+	progressEntries = 4096
+	progressTTL     = 6 * time.Hour
+	summaryEvery    = time.Minute
+	maxPooledBuffer = 64 << 20
+)
+
+// Options are the parts of an Instance that do not come from properties.
+type Options struct {
+	ID        string        // names the instance in log lines, e.g. keeper_azmon.0
+	LogOutput io.Writer     // where log lines go (Fluent Bit's stderr)
+	LogLevel  slog.Level    // lowest level written
+	Summary   time.Duration // interval of the statistics line; 0 = every minute, <0 = never
+}
+
+// Instance is one [OUTPUT] section. Its Flush is safe for concurrent use
+// (Fluent Bit `workers`).
+type Instance struct {
+	cfg      Config
+	conv     *convert.Converter
+	client   *azmon.Client
+	log      *slog.Logger
+	progress *progressStore
+	records  sync.Pool
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	stats stats
+}
+
+type stats struct {
+	records, requests, bytes, retries, dropped, failedFlushes atomic.Int64
+}
+
+// New reads the properties and builds an instance. It makes no network
+// call; the first token is fetched at the first flush.
+func New(p Properties, opts Options) (*Instance, error) {
+	if opts.LogOutput == nil {
+		opts.LogOutput = io.Discard
+	}
+	log := NewLogger(opts.LogOutput, opts.ID, opts.LogLevel)
+	cfg, err := ParseConfig(p)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Client.Logger = log
+	cfg.Client.UserAgent = "keeper-azmon/" + Version
+	client, err := azmon.New(cfg.Client)
+	if err != nil {
+		return nil, configErrorFor(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	in := &Instance{
+		cfg:      cfg,
+		conv:     convert.New(cfg.Convert),
+		client:   client,
+		log:      log,
+		progress: newProgressStore(progressEntries, progressTTL),
+		ctx:      ctx,
+		cancel:   cancel,
+	}
+	ep := cfg.Client.Endpoint
+	log.Info("started", "endpoint", ep.Base, "dcr", ep.DCRID, "stream", ep.Stream,
+		"auth", string(cfg.Client.Credentials.Auth), "schema", cfg.Convert.Schema.String(),
+		"time_key", cfg.Convert.TimeKey, "compress", map[bool]string{true: "gzip", false: "none"}[cfg.Client.Gzip],
+		"max_request_bytes", client.MaxRequestBytes(), "timeout", cfg.Timeout.String())
+	if opts.Summary == 0 {
+		opts.Summary = summaryEvery
+	}
+	if opts.Summary > 0 {
+		in.wg.Add(1)
+		go in.summarize(opts.Summary)
+	}
+	return in, nil
+}
+
+// configErrorFor maps the client's start-up errors to the property at fault.
+func configErrorFor(err error) error {
+	return &ConfigError{Property: propertyOf(err), Err: err}
+}
+
+// Config is the instance's checked configuration.
+func (in *Instance) Config() Config { return in.cfg }
+
+// Logger is the instance's logger.
+func (in *Instance) Logger() *slog.Logger { return in.log }
+
+// Flush converts and sends one chunk. chunk is only read during the call.
+func (in *Instance) Flush(chunk []byte, tag string) Code {
+	if in.ctx.Err() != nil {
+		return Retry
+	}
+	recs := in.getRecords()
+	defer in.putRecords(recs)
+
+	res, err := in.conv.Convert(chunk, recs)
+	if err != nil {
+		in.log.Error("chunk dropped: it cannot be decoded", "tag", tag, "bytes", len(chunk), "error", err)
+		return Error
+	}
+	if res.Skipped > 0 {
+		in.stats.dropped.Add(int64(res.Skipped))
+		in.log.Error("records dropped: they cannot be converted", "tag", tag, "count", res.Skipped, "first", res.Problem)
+	}
+	if res.Truncated > 0 {
+		in.log.Warn("values truncated to the service's field limit", "tag", tag, "count", res.Truncated)
+	}
+	if recs.Len() == 0 {
+		return OK
+	}
+
+	key, prog := in.progress.acquire(tag, chunk, recs.Len())
+	resumed := anyDone(prog.done)
+	ctx, cancel := context.WithTimeout(in.ctx, in.cfg.Timeout)
+	out := in.client.Send(ctx, recs, prog.done)
+	cancel()
+
+	in.stats.records.Add(int64(out.Accepted))
+	in.stats.requests.Add(int64(out.Requests))
+	in.stats.bytes.Add(int64(out.Bytes))
+	in.stats.retries.Add(int64(out.Retries))
+	in.stats.dropped.Add(int64(out.Dropped))
+	if out.Err == nil {
+		in.progress.release(key, prog, true)
+		in.log.Debug("chunk sent", "tag", tag, "records", out.Accepted, "dropped", out.Dropped, "requests", out.Requests, "resumed", resumed)
+		return OK
+	}
+	in.progress.release(key, prog, false)
+	in.stats.failedFlushes.Add(1)
+	in.log.Warn("chunk not fully sent; Fluent Bit will retry it and only the pending records will be sent again",
+		"tag", tag, "records", recs.Len(), "accepted", out.Accepted, "pending", countPending(prog.done), "error", out.Err)
+	return Retry
+}
+
+func (in *Instance) getRecords() *convert.Records {
+	if r, ok := in.records.Get().(*convert.Records); ok {
+		r.Reset()
+		return r
+	}
+	return new(convert.Records)
+}
+
+func (in *Instance) putRecords(r *convert.Records) {
+	if r.Size() <= maxPooledBuffer {
+		in.records.Put(r)
+	}
+}
+
+// summarize logs the counters at info level while they move.
+func (in *Instance) summarize(every time.Duration) {
+	defer in.wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var last [6]int64
+	for {
+		select {
+		case <-in.ctx.Done():
+			return
+		case <-t.C:
+		}
+		cur := in.Stats()
+		if cur == last {
+			continue
+		}
+		last = cur
+		in.log.Info("summary", "records", cur[0], "requests", cur[1], "bytes", cur[2], "retries", cur[3], "dropped", cur[4], "failed_flushes", cur[5])
+	}
+}
+
+// Stats returns the totals so far: records accepted, requests, bytes,
+// retries, records dropped, flushes answered with a retry.
+func (in *Instance) Stats() [6]int64 {
+	s := &in.stats
+	return [6]int64{s.records.Load(), s.requests.Load(), s.bytes.Load(), s.retries.Load(), s.dropped.Load(), s.failedFlushes.Load()}
+}
+
+// Close cancels flushes in flight and releases the instance. It returns
+// promptly.
+func (in *Instance) Close() {
+	in.cancel()
+	in.wg.Wait()
+	in.client.Close()
+	s := in.Stats()
+	in.log.Info("stopped", "records", s[0], "requests", s[1], "bytes", s[2], "retries", s[3], "dropped", s[4])
+}
+
+// Version is the plugin's version, sent in the User-Agent.
+const Version = "0.1.0"
+
+// propertyOf guesses the property behind a client start-up error.
+func propertyOf(err error) string {
+	msg := err.Error()
+	for _, p := range []string{"ca_file", "max_request_bytes", "max_concurrency", "tenant_id", "client_id", "client_secret", "authority_host"} {
+		if strings.Contains(msg, p) {
+			return p
+		}
+	}
+	return "auth"
+}
