@@ -15,6 +15,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -173,10 +174,12 @@ func (c *Client) Send(ctx context.Context, recs Records, done []bool) Outcome {
 		return out
 	}
 	var (
-		mu   sync.Mutex
-		errs []error
-		wg   sync.WaitGroup
-		next = make(chan []int)
+		mu      sync.Mutex
+		errs    []error
+		wg      sync.WaitGroup
+		next    = make(chan []int)
+		stop    atomic.Bool // set by an error that every request would meet
+		skipped atomic.Int32
 	)
 	workers := min(c.cfg.MaxConcurrency, len(batches))
 	for range workers {
@@ -185,11 +188,19 @@ func (c *Client) Send(ctx context.Context, recs Records, done []bool) Outcome {
 			defer wg.Done()
 			s := sender{c: c, recs: recs, done: done}
 			for idx := range next {
-				err := s.deliver(ctx, idx, false)
-				mu.Lock()
-				if err != nil {
-					errs = append(errs, err)
+				if stop.Load() {
+					skipped.Add(1) // an operator must act first: leave it pending
+					continue
 				}
+				err := s.deliver(ctx, idx, false)
+				if err == nil {
+					continue
+				}
+				if needsOperator(err) {
+					stop.Store(true)
+				}
+				mu.Lock()
+				errs = append(errs, err)
 				mu.Unlock()
 			}
 			mu.Lock()
@@ -207,15 +218,33 @@ func (c *Client) Send(ctx context.Context, recs Records, done []bool) Outcome {
 	close(next)
 	wg.Wait()
 	if len(errs) > 0 {
-		out.Err = summarize(errs, len(batches))
+		out.Err = summarize(errs, len(batches), int(skipped.Load()))
 	}
 	return out
 }
 
+// needsOperator reports an error that no retry within this Send can fix
+// and that every other request would meet too: a refused token or role, a
+// wrong endpoint or stream.
+func needsOperator(err error) bool {
+	var te *TokenError
+	if errors.As(err, &te) {
+		return true
+	}
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.Status == 401 || se.Status == 403 || se.Status == 404 || se.configProblem()
+	}
+	return false
+}
+
 // summarize makes one error of the failed requests of a Send.
-func summarize(errs []error, requests int) error {
-	if len(errs) == 1 && requests == 1 {
+func summarize(errs []error, requests, skipped int) error {
+	switch {
+	case len(errs) == 1 && requests == 1:
 		return errs[0]
+	case skipped > 0:
+		return fmt.Errorf("%d of %d requests failed and %d were not sent, first: %w", len(errs), requests, skipped, errs[0])
 	}
 	return fmt.Errorf("%d of %d requests failed, first: %w", len(errs), requests, errs[0])
 }
@@ -256,9 +285,9 @@ func (c *Client) plan(recs Records, done []bool, out *Outcome) [][]int {
 
 // sender delivers requests for one worker of a Send and counts what happened.
 type sender struct {
-	c                                            *Client
-	recs                                         Records
-	done                                         []bool
+	c                                           *Client
+	recs                                        Records
+	done                                        []bool
 	accepted, dropped, requests, bytes, retries int
 }
 
