@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/klauspost/compress/gzip"
+	"golang.org/x/net/http/httpproxy"
 )
 
 // Config is everything a Client needs.
@@ -29,6 +31,9 @@ type Config struct {
 	// CAFile names a PEM file of extra roots trusted for token and
 	// ingestion calls, besides the system's.
 	CAFile string
+	// Proxy is an http(s) proxy URL for token and ingestion calls; "" means
+	// HTTPS_PROXY / NO_PROXY from the environment.
+	Proxy string
 	// Gzip compresses request bodies.
 	Gzip bool
 	// MaxRequestBytes caps one request's uncompressed JSON; 0 means
@@ -96,7 +101,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "keeper-azmon"
 	}
-	hc, err := newHTTPClient(cfg.CAFile, cfg.MaxConcurrency)
+	hc, err := newHTTPClient(cfg.CAFile, cfg.Proxy, cfg.MaxConcurrency)
 	if err != nil {
 		return nil, err
 	}
@@ -115,9 +120,9 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// newHTTPClient trusts the system roots plus caFile and honours
-// HTTPS_PROXY / NO_PROXY.
-func newHTTPClient(caFile string, conns int) (*http.Client, error) {
+// newHTTPClient trusts the system roots plus caFile and goes through proxy,
+// or else the proxy that HTTPS_PROXY / NO_PROXY name.
+func newHTTPClient(caFile, proxy string, conns int) (*http.Client, error) {
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
@@ -133,8 +138,15 @@ func newHTTPClient(caFile string, conns int) (*http.Client, error) {
 		}
 		tlsConf.RootCAs = pool
 	}
+	proxyFunc := http.ProxyFromEnvironment
+	if proxy != "" {
+		// The managed identity endpoint (IMDS, link-local) and loopback
+		// are never proxied; NO_PROXY still applies.
+		proxyFunc = proxyForRequest((&httpproxy.Config{HTTPProxy: proxy, HTTPSProxy: proxy,
+			NoProxy: os.Getenv("NO_PROXY") + "," + os.Getenv("no_proxy") + ",169.254.169.254,169.254.169.253"}).ProxyFunc())
+	}
 	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
+		Proxy:                 proxyFunc,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:       tlsConf,
 		TLSHandshakeTimeout:   10 * time.Second,
@@ -145,6 +157,11 @@ func newHTTPClient(caFile string, conns int) (*http.Client, error) {
 		ExpectContinueTimeout: time.Second,
 	}
 	return &http.Client{Transport: tr}, nil
+}
+
+// proxyForRequest adapts a URL-based proxy function to http.Transport.
+func proxyForRequest(f func(*url.URL) (*url.URL, error)) func(*http.Request) (*url.URL, error) {
+	return func(r *http.Request) (*url.URL, error) { return f(r.URL) }
 }
 
 // Close releases idle connections.

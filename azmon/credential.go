@@ -1,8 +1,10 @@
 package azmon
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -35,11 +37,33 @@ func ParseAuthMode(s string) (AuthMode, error) {
 
 // Credentials says who the client is and where it asks for tokens.
 type Credentials struct {
-	Auth         AuthMode
-	TenantID     string
-	ClientID     string
-	ClientSecret Secret
-	Cloud        Cloud
+	Auth     AuthMode
+	TenantID string
+	ClientID string
+
+	// ClientSecret, or ClientSecretFile read at every credential start
+	// (a Kubernetes secret mount), for AuthClientSecret.
+	ClientSecret     Secret
+	ClientSecretFile string
+
+	// CertificatePath is a PEM file with the certificate and its key, or
+	// a PFX file opened with CertificatePassword, for AuthClientCertificate.
+	// SendCertificateChain sends the x5c header (subject name / issuer auth).
+	CertificatePath      string
+	CertificatePassword  Secret
+	SendCertificateChain bool
+
+	// ManagedIdentityClientID or ManagedIdentityResourceID pick a
+	// user-assigned identity; neither means the system-assigned one.
+	ManagedIdentityClientID   string
+	ManagedIdentityResourceID string
+
+	// FederatedTokenFile is the workload identity token file
+	// (AZURE_FEDERATED_TOKEN_FILE); it is read again at every token request,
+	// so a rotated file is picked up.
+	FederatedTokenFile string
+
+	Cloud Cloud
 	// AuthorityHost overrides Cloud.AuthorityHost (private clouds, tests);
 	// instance discovery is off when it is set.
 	AuthorityHost string
@@ -63,29 +87,62 @@ func (c Credentials) scope() string {
 	return c.Cloud.Scope
 }
 
+// MissingError names the property a credential needs and lacks.
+type MissingError struct {
+	Property string
+	Auth     AuthMode
+	Hint     string
+}
+
+func (e *MissingError) Error() string {
+	s := fmt.Sprintf("%s is required for auth %s", e.Property, e.Auth)
+	if e.Hint != "" {
+		s += " (" + e.Hint + ")"
+	}
+	return s
+}
+
 // Validate checks that the mode has what it needs.
 func (c Credentials) Validate() error {
+	need := func(v, prop, hint string) error {
+		if v == "" {
+			return &MissingError{prop, c.Auth, hint}
+		}
+		return nil
+	}
+	var errs []error
 	switch c.Auth {
 	case AuthClientSecret:
-		if c.TenantID == "" {
-			return fmt.Errorf("tenant_id is required for auth client_secret")
+		errs = append(errs, need(c.TenantID, "tenant_id", "the Directory (tenant) ID"), need(c.ClientID, "client_id", "the Application (client) ID"))
+		if c.ClientSecret == "" && c.ClientSecretFile == "" {
+			errs = append(errs, &MissingError{"client_secret", c.Auth, "the secret's Value, or client_secret_file"})
 		}
-		if c.ClientID == "" {
-			return fmt.Errorf("client_id is required for auth client_secret")
+		if c.ClientSecret != "" && c.ClientSecretFile != "" {
+			errs = append(errs, fmt.Errorf("client_secret_file: set either client_secret or client_secret_file, not both"))
 		}
-		if c.ClientSecret == "" {
-			return fmt.Errorf("client_secret is required for auth client_secret")
+	case AuthClientCertificate:
+		errs = append(errs, need(c.TenantID, "tenant_id", ""), need(c.ClientID, "client_id", ""), need(c.CertificatePath, "client_certificate_path", "PEM with key, or PFX"))
+	case AuthWorkloadIdentity:
+		errs = append(errs, need(c.TenantID, "tenant_id", "or AZURE_TENANT_ID"), need(c.ClientID, "client_id", "or AZURE_CLIENT_ID"), need(c.FederatedTokenFile, "federated_token_file", "or AZURE_FEDERATED_TOKEN_FILE"))
+	case AuthManagedIdentity:
+		if c.ManagedIdentityClientID != "" && c.ManagedIdentityResourceID != "" {
+			errs = append(errs, fmt.Errorf("managed_identity_resource_id: set either managed_identity_client_id or managed_identity_resource_id, not both"))
 		}
-	case "":
-		return fmt.Errorf("auth mode not set")
+	case AuthDefault:
 	default:
-		return fmt.Errorf("auth %s is not supported yet (use client_secret)", c.Auth)
+		return fmt.Errorf("auth mode %q unknown", c.Auth)
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 // newCredential builds the azidentity credential for the mode. Each call
-// returns a credential with an empty token cache.
+// returns a credential with an empty token cache and reads secret files
+// again.
 func newCredential(c Credentials, transport *http.Client) (azcore.TokenCredential, error) {
 	opts := azcore.ClientOptions{
 		Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: c.authority()},
@@ -94,14 +151,74 @@ func newCredential(c Credentials, transport *http.Client) (azcore.TokenCredentia
 		// retry inside azidentity is enough.
 		Retry: policy.RetryOptions{MaxRetries: 1},
 	}
+	noDiscovery := c.AuthorityHost != ""
 	switch c.Auth {
 	case AuthClientSecret:
-		cred, err := azidentity.NewClientSecretCredential(c.TenantID, c.ClientID, string(c.ClientSecret),
-			&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: c.AuthorityHost != ""})
+		secret := string(c.ClientSecret)
+		if c.ClientSecretFile != "" {
+			b, err := os.ReadFile(c.ClientSecretFile)
+			if err != nil {
+				return nil, fmt.Errorf("client_secret_file: %w", err)
+			}
+			if secret = strings.TrimSpace(string(b)); secret == "" {
+				return nil, fmt.Errorf("client_secret_file %s is empty", c.ClientSecretFile)
+			}
+		}
+		cred, err := azidentity.NewClientSecretCredential(c.TenantID, c.ClientID, secret,
+			&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: noDiscovery})
 		if err != nil {
 			return nil, fmt.Errorf("client secret credential for tenant %s: %w", c.TenantID, err)
 		}
 		return cred, nil
+	case AuthClientCertificate:
+		data, err := os.ReadFile(c.CertificatePath)
+		if err != nil {
+			return nil, fmt.Errorf("client_certificate_path: %w", err)
+		}
+		certs, key, err := azidentity.ParseCertificates(data, []byte(c.CertificatePassword))
+		if err != nil {
+			return nil, fmt.Errorf("client_certificate_path %s: %w", c.CertificatePath, err)
+		}
+		cred, err := azidentity.NewClientCertificateCredential(c.TenantID, c.ClientID, certs, key,
+			&azidentity.ClientCertificateCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: noDiscovery, SendCertificateChain: c.SendCertificateChain})
+		if err != nil {
+			return nil, fmt.Errorf("certificate credential for tenant %s: %w", c.TenantID, err)
+		}
+		return cred, nil
+	case AuthWorkloadIdentity:
+		file := c.FederatedTokenFile
+		assertion := func(context.Context) (string, error) {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				return "", fmt.Errorf("federated token file: %w", err)
+			}
+			return strings.TrimSpace(string(b)), nil
+		}
+		cred, err := azidentity.NewClientAssertionCredential(c.TenantID, c.ClientID, assertion,
+			&azidentity.ClientAssertionCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: noDiscovery})
+		if err != nil {
+			return nil, fmt.Errorf("workload identity credential for tenant %s: %w", c.TenantID, err)
+		}
+		return cred, nil
+	case AuthManagedIdentity:
+		mo := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: opts}
+		switch {
+		case c.ManagedIdentityClientID != "":
+			mo.ID = azidentity.ClientID(c.ManagedIdentityClientID)
+		case c.ManagedIdentityResourceID != "":
+			mo.ID = azidentity.ResourceID(c.ManagedIdentityResourceID)
+		}
+		cred, err := azidentity.NewManagedIdentityCredential(mo)
+		if err != nil {
+			return nil, fmt.Errorf("managed identity credential: %w", err)
+		}
+		return cred, nil
+	case AuthDefault:
+		cred, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: opts, TenantID: c.TenantID, DisableInstanceDiscovery: noDiscovery})
+		if err != nil {
+			return nil, fmt.Errorf("default credential chain: %w", err)
+		}
+		return cred, nil
 	}
-	return nil, fmt.Errorf("auth %s is not supported yet", c.Auth)
+	return nil, fmt.Errorf("auth mode %q unknown", c.Auth)
 }

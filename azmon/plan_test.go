@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -124,6 +125,37 @@ func TestSecretNeverPrints(t *testing.T) {
 	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s", s, Credentials{ClientSecret: s}, Credentials{ClientSecret: s}, s), b.String()} {
 		if strings.Contains(out, "hunter2") {
 			t.Errorf("secret printed: %s", out)
+		}
+	}
+}
+
+func TestProxySelection(t *testing.T) {
+	hc, err := newHTTPClient("", "http://proxy.corp.example:3128", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := hc.Transport.(*http.Transport)
+	tests := []struct {
+		url   string
+		proxy string
+	}{
+		{"https://keeperlogsendpoint-mcag.eastus-1.ingest.monitor.azure.com/dataCollectionRules/dcr-1/streams/Custom-A", "http://proxy.corp.example:3128"},
+		{"https://login.microsoftonline.com/tenant/oauth2/v2.0/token", "http://proxy.corp.example:3128"},
+		{"http://169.254.169.254/metadata/identity/oauth2/token", ""}, // IMDS is never proxied
+		{"https://127.0.0.1:8443/x", ""},
+	}
+	for _, tc := range tests {
+		req, _ := http.NewRequest(http.MethodGet, tc.url, nil)
+		u, err := tr.Proxy(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if u != nil {
+			got = u.String()
+		}
+		if got != tc.proxy {
+			t.Errorf("%s: proxy %q, want %q", tc.url, got, tc.proxy)
 		}
 	}
 }

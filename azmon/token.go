@@ -93,6 +93,10 @@ func (t *tokenSource) Token(ctx context.Context) (string, error) {
 		t.lastErr = err
 		if err == nil {
 			t.tok, t.fetchedAt = tok, now
+		} else {
+			// Start the next attempt from a new credential, which reads
+			// secret and token files again (they may have been rotated).
+			t.cred = nil
 		}
 		old := t.tok
 		t.mu.Unlock()

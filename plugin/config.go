@@ -6,7 +6,10 @@
 package plugin
 
 import (
+	"errors"
 	"fmt"
+	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +54,9 @@ type Config struct {
 	Client  azmon.Config
 	Convert convert.Options
 	Timeout time.Duration
+	// AuthInferred is true when auth was not set and was chosen from what
+	// is configured.
+	AuthInferred bool
 }
 
 // ConfigError names the property that is wrong.
@@ -68,8 +74,14 @@ func propErr(prop string, format string, args ...any) error {
 }
 
 // ParseConfig reads and checks every property of the configuration
-// contract. The error names the first property that is missing or wrong.
+// contract, with the process environment for workload identity. The error
+// names the first property that is missing or wrong.
 func ParseConfig(p Properties) (Config, error) {
+	return ParseConfigEnv(p, os.Getenv)
+}
+
+// ParseConfigEnv is ParseConfig with the environment read through getenv.
+func ParseConfigEnv(p Properties, getenv func(string) string) (Config, error) {
 	get := func(k string) string { return strings.TrimSpace(p.Get(k)) }
 	var cfg Config
 
@@ -90,13 +102,37 @@ func ParseConfig(p Properties) (Config, error) {
 		return cfg, &ConfigError{"auth", err}
 	}
 	creds := azmon.Credentials{
-		Auth:          auth,
-		TenantID:      get("tenant_id"),
-		ClientID:      get("client_id"),
-		ClientSecret:  azmon.Secret(get("client_secret")),
-		Cloud:         cloud,
-		AuthorityHost: get("authority_host"),
-		Scope:         get("scope"),
+		Auth:                      auth,
+		TenantID:                  get("tenant_id"),
+		ClientID:                  get("client_id"),
+		ClientSecret:              azmon.Secret(get("client_secret")),
+		ClientSecretFile:          get("client_secret_file"),
+		CertificatePath:           get("client_certificate_path"),
+		CertificatePassword:       azmon.Secret(get("client_certificate_password")),
+		ManagedIdentityClientID:   get("managed_identity_client_id"),
+		ManagedIdentityResourceID: get("managed_identity_resource_id"),
+		FederatedTokenFile:        get("federated_token_file"),
+		Cloud:                     cloud,
+		AuthorityHost:             get("authority_host"),
+		Scope:                     get("scope"),
+	}
+	if creds.SendCertificateChain, err = boolProp(get, "send_certificate_chain"); err != nil {
+		return cfg, err
+	}
+	if creds.Auth == "" {
+		creds.Auth = inferAuth(creds, getenv)
+		cfg.AuthInferred = true
+	}
+	if creds.Auth == azmon.AuthWorkloadIdentity {
+		// AKS injects these; a property overrides each.
+		for _, f := range []struct {
+			field *string
+			env   string
+		}{{&creds.TenantID, "AZURE_TENANT_ID"}, {&creds.ClientID, "AZURE_CLIENT_ID"}, {&creds.FederatedTokenFile, "AZURE_FEDERATED_TOKEN_FILE"}, {&creds.AuthorityHost, "AZURE_AUTHORITY_HOST"}} {
+			if *f.field == "" {
+				*f.field = strings.TrimSpace(getenv(f.env))
+			}
+		}
 	}
 	if creds.AuthorityHost != "" {
 		if !strings.HasPrefix(creds.AuthorityHost, "https://") {
@@ -106,17 +142,23 @@ func ParseConfig(p Properties) (Config, error) {
 			creds.AuthorityHost += "/"
 		}
 	}
-	if creds.Auth == "" {
-		creds.Auth = azmon.AuthClientSecret
-	}
 	if err := creds.Validate(); err != nil {
-		return cfg, &ConfigError{credentialProperty(creds), err}
+		var me *azmon.MissingError
+		if errors.As(err, &me) {
+			return cfg, &ConfigError{me.Property, err}
+		}
+		return cfg, &ConfigError{credentialProperty(err), err}
 	}
 	if err := checkCloudMatch(ep, cloud, creds.Scope); err != nil {
 		return cfg, err
 	}
 	cfg.Client.Credentials = creds
 	cfg.Client.CAFile = get("ca_file")
+	if cfg.Client.Proxy = get("proxy"); cfg.Client.Proxy != "" {
+		if u, err := url.Parse(cfg.Client.Proxy); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return cfg, propErr("proxy", "%q is not an http(s)://host:port URL", redactURL(cfg.Client.Proxy))
+		}
+	}
 
 	// How they travel.
 	switch strings.ToLower(get("compress")) {
@@ -202,17 +244,50 @@ func parseEndpoint(get func(string) string) (azmon.Endpoint, error) {
 	return ep, nil
 }
 
-// credentialProperty names the property a credential error is about.
-func credentialProperty(c azmon.Credentials) string {
-	switch {
-	case c.Auth == azmon.AuthClientSecret && c.TenantID == "":
-		return "tenant_id"
-	case c.Auth == azmon.AuthClientSecret && c.ClientID == "":
-		return "client_id"
-	case c.Auth == azmon.AuthClientSecret && c.ClientSecret == "":
-		return "client_secret"
+// credentialProperty names the property behind a credential error that
+// is not a missing value.
+func credentialProperty(err error) string {
+	msg := err.Error()
+	for _, p := range []string{"client_secret_file", "managed_identity_resource_id"} {
+		if strings.HasPrefix(msg, p) {
+			return p
+		}
 	}
 	return "auth"
+}
+
+// inferAuth picks the mode from what is configured: a secret, then a
+// certificate, then workload identity's token file, then managed identity.
+func inferAuth(c azmon.Credentials, getenv func(string) string) azmon.AuthMode {
+	switch {
+	case c.ClientSecret != "" || c.ClientSecretFile != "":
+		return azmon.AuthClientSecret
+	case c.CertificatePath != "":
+		return azmon.AuthClientCertificate
+	case c.FederatedTokenFile != "" || getenv("AZURE_FEDERATED_TOKEN_FILE") != "":
+		return azmon.AuthWorkloadIdentity
+	}
+	return azmon.AuthManagedIdentity
+}
+
+func boolProp(get func(string) string, name string) (bool, error) {
+	switch strings.ToLower(get(name)) {
+	case "", "off", "false", "no", "0":
+		return false, nil
+	case "on", "true", "yes", "1":
+		return true, nil
+	}
+	return false, propErr(name, "%q is not on or off", get(name))
+}
+
+// redactURL drops a URL's user info (a proxy password) for messages.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	u.User = url.User("redacted")
+	return u.String()
 }
 
 // checkCloudMatch refuses an endpoint of one Azure cloud with the token

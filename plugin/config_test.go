@@ -132,7 +132,13 @@ func TestParseConfigErrorsNameTheProperty(t *testing.T) {
 		{"stream without Custom-", with(baseProps(), "endpoint_url", "<unset>", "dce_url", "https://x", "dcr_id", "dcr-1", "stream_name", "KeeperLogs_CL"), "stream_name"},
 		{"missing tenant", with(baseProps(), "tenant_id", "<unset>"), "tenant_id"},
 		{"missing client id", with(baseProps(), "client_id", ""), "client_id"},
-		{"missing secret", with(baseProps(), "client_secret", "<unset>"), "client_secret"},
+		{"missing secret", with(baseProps(), "client_secret", "<unset>", "auth", "client_secret"), "client_secret"},
+		{"secret and secret file", with(baseProps(), "client_secret_file", "/run/secret"), "client_secret_file"},
+		{"certificate without path", with(baseProps(), "client_secret", "<unset>", "auth", "client_certificate"), "client_certificate_path"},
+		{"workload identity without token file", with(baseProps(), "client_secret", "<unset>", "auth", "workload_identity"), "federated_token_file"},
+		{"two managed identities", with(baseProps(), "auth", "managed_identity", "managed_identity_client_id", "a", "managed_identity_resource_id", "b"), "managed_identity_resource_id"},
+		{"bad send_certificate_chain", with(baseProps(), "send_certificate_chain", "maybe"), "send_certificate_chain"},
+		{"bad proxy", with(baseProps(), "proxy", "proxy.corp:3128"), "proxy"},
 		{"unknown auth", with(baseProps(), "auth", "password"), "auth"},
 		{"unknown cloud", with(baseProps(), "cloud", "mars"), "cloud"},
 		{"cloud mismatch", with(baseProps(), "cloud", "usgov"), "cloud"},
@@ -165,5 +171,49 @@ func TestMapPropertiesCaseInsensitive(t *testing.T) {
 	p := MapProperties{"Tenant_ID": "t"}
 	if p.Get("tenant_id") != "t" || p.Get("missing") != "" {
 		t.Error("lookup should ignore case and answer \"\" for a missing key")
+	}
+}
+
+func TestAuthInference(t *testing.T) {
+	noSecret := with(baseProps(), "client_secret", "<unset>")
+	aks := map[string]string{
+		"AZURE_FEDERATED_TOKEN_FILE": "/var/run/secrets/azure/tokens/azure-identity-token",
+		"AZURE_CLIENT_ID":            "33333333-3333-3333-3333-333333333333",
+		"AZURE_TENANT_ID":            "44444444-4444-4444-4444-444444444444",
+		"AZURE_AUTHORITY_HOST":       "https://login.microsoftonline.com/",
+	}
+	tests := []struct {
+		name  string
+		props MapProperties
+		env   map[string]string
+		want  azmon.AuthMode
+		check func(azmon.Credentials) bool
+	}{
+		{"secret", baseProps(), nil, azmon.AuthClientSecret, nil},
+		{"secret file", with(noSecret, "client_secret_file", "/etc/keeper/secret"), nil, azmon.AuthClientSecret, nil},
+		{"certificate", with(noSecret, "client_certificate_path", "/etc/keeper/cert.pem"), nil, azmon.AuthClientCertificate, nil},
+		{"workload identity from the environment", with(noSecret, "tenant_id", "<unset>", "client_id", "<unset>"), aks, azmon.AuthWorkloadIdentity, func(c azmon.Credentials) bool {
+			return c.ClientID == aks["AZURE_CLIENT_ID"] && c.TenantID == aks["AZURE_TENANT_ID"] && c.FederatedTokenFile == aks["AZURE_FEDERATED_TOKEN_FILE"] && c.AuthorityHost == aks["AZURE_AUTHORITY_HOST"]
+		}},
+		{"workload identity with a property override", with(noSecret, "client_id", "override"), aks, azmon.AuthWorkloadIdentity, func(c azmon.Credentials) bool {
+			return c.ClientID == "override" && c.TenantID == "11111111-1111-1111-1111-111111111111"
+		}},
+		{"managed identity otherwise", noSecret, nil, azmon.AuthManagedIdentity, nil},
+		{"explicit auth wins", with(baseProps(), "auth", "default"), aks, azmon.AuthDefault, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := ParseConfigEnv(tc.props, func(k string) string { return tc.env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := cfg.Client.Credentials
+			if c.Auth != tc.want {
+				t.Errorf("auth = %s, want %s", c.Auth, tc.want)
+			}
+			if tc.check != nil && !tc.check(c) {
+				t.Errorf("credentials not filled as expected: %+v", c)
+			}
+		})
 	}
 }

@@ -89,6 +89,9 @@ func New(p Properties, opts Options) (*Instance, error) {
 		cancel:   cancel,
 	}
 	ep := cfg.Client.Endpoint
+	if cfg.AuthInferred {
+		log.Info("auth not set; chose " + string(cfg.Client.Credentials.Auth) + " from the properties and environment")
+	}
 	log.Info("started", "endpoint", ep.Base, "dcr", ep.DCRID, "stream", ep.Stream,
 		"auth", string(cfg.Client.Credentials.Auth), "schema", cfg.Convert.Schema.String(),
 		"time_key", cfg.Convert.TimeKey, "compress", map[bool]string{true: "gzip", false: "none"}[cfg.Client.Gzip],
