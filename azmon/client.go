@@ -56,12 +56,21 @@ type Records interface {
 
 // Outcome says what one Send did.
 type Outcome struct {
-	Accepted int   // records the service accepted in this call
-	Dropped  int   // records dropped on purpose (too large, rejected as invalid), logged
-	Requests int   // requests that got an answer
-	Bytes    int   // uncompressed JSON bytes accepted
-	Retries  int   // requests sent again within this call
-	Err      error // why some records are still unsent; nil when none is
+	Accepted int    // records the service accepted in this call
+	Dropped  int    // records dropped on purpose: len(Drops)
+	Drops    []Drop // why each dropped record was dropped, for the caller to log
+	Requests int    // requests that got an answer
+	Bytes    int    // uncompressed JSON bytes accepted
+	Retries  int    // requests sent again within this call
+	Err      error  // why some records are still unsent; nil when none is
+}
+
+// Drop is a record given up on purpose: it is too large for any request,
+// or the service rejected it alone as invalid.
+type Drop struct {
+	Record int    // index in the Records
+	Bytes  int    // its JSON size
+	Reason string // what the service or the limit said
 }
 
 // Client posts records to one DCR stream. It is safe for concurrent use.
@@ -222,7 +231,8 @@ func (c *Client) Send(ctx context.Context, recs Records, done []bool) Outcome {
 			}
 			mu.Lock()
 			out.Accepted += s.accepted
-			out.Dropped += s.dropped
+			out.Drops = append(out.Drops, s.drops...)
+			out.Dropped += len(s.drops)
 			out.Requests += s.requests
 			out.Bytes += s.bytes
 			out.Retries += s.retries
@@ -281,7 +291,7 @@ func (c *Client) plan(recs Records, done []bool, out *Outcome) [][]int {
 		if n+2 > limit {
 			done[i] = true
 			out.Dropped++
-			c.log.Error("record dropped: larger than max_request_bytes on its own", "record", i, "bytes", n, "max_request_bytes", limit)
+			out.Drops = append(out.Drops, Drop{Record: i, Bytes: n, Reason: fmt.Sprintf("larger than max_request_bytes (%d) on its own", limit)})
 			continue
 		}
 		if len(cur) > 0 && size+1+n+1 > limit {
@@ -302,10 +312,11 @@ func (c *Client) plan(recs Records, done []bool, out *Outcome) [][]int {
 
 // sender delivers requests for one worker of a Send and counts what happened.
 type sender struct {
-	c                                           *Client
-	recs                                        Records
-	done                                        []bool
-	accepted, dropped, requests, bytes, retries int
+	c                                  *Client
+	recs                               Records
+	done                               []bool
+	drops                              []Drop
+	accepted, requests, bytes, retries int
 }
 
 // maxAttempts bounds the tries of one request within a Send.
@@ -337,8 +348,7 @@ func (s *sender) deliver(ctx context.Context, idx []int, split bool) error {
 		case se != nil && se.Status == 413, se != nil && se.Status == 400 && !se.configProblem():
 			if len(idx) == 1 {
 				s.done[idx[0]] = true
-				s.dropped++
-				c.log.Error("record dropped: rejected by the service", "status", se.Status, "code", se.Code, "message", se.Message, "bytes", body.Len())
+				s.drops = append(s.drops, Drop{Record: idx[0], Bytes: len(s.recs.Record(idx[0])), Reason: "rejected by the service: " + se.Error()})
 				return nil
 			}
 			if !split {
@@ -387,6 +397,8 @@ func retryWait(err error, attempt int) (time.Duration, bool) {
 		}
 	} else if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return 0, false
+	} else if te := (*TokenError)(nil); errors.As(err, &te) && findAADSTS(te.Err.Error()) != "" {
+		return 0, false // Entra ID said no: a wrong secret stays wrong
 	}
 	base := 250 * time.Millisecond << (attempt - 1)
 	return base/2 + rand.N(base), true

@@ -152,6 +152,10 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 	in.stats.bytes.Add(int64(out.Bytes))
 	in.stats.retries.Add(int64(out.Retries))
 	in.stats.dropped.Add(int64(out.Dropped))
+	if len(out.Drops) > 0 {
+		d := out.Drops[0]
+		in.log.Error("records dropped", "tag", tag, "count", len(out.Drops), "first_record", d.Record, "first_bytes", d.Bytes, "reason", d.Reason)
+	}
 	if out.Err == nil {
 		in.progress.release(key, prog, true)
 		in.log.Debug("chunk sent", "tag", tag, "records", out.Accepted, "dropped", out.Dropped, "requests", out.Requests, "resumed", resumed)
