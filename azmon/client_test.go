@@ -1,0 +1,227 @@
+package azmon_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keeper-azmon/keeper-azmon/azmon"
+	"github.com/keeper-azmon/keeper-azmon/azmon/azmontest"
+)
+
+type recList [][]byte
+
+func (r recList) Len() int            { return len(r) }
+func (r recList) Record(i int) []byte { return r[i] }
+
+// rawRecords makes n distinct records of about size bytes each.
+func rawRecords(n, size int) recList {
+	out := make(recList, n)
+	for i := range out {
+		head := fmt.Sprintf(`{"TimeGenerated":"2025-01-23T01:31:11.123Z","seq":%d,"pad":"`, i)
+		out[i] = []byte(head + strings.Repeat("k", max(0, size-len(head)-2)) + `"}`)
+	}
+	return out
+}
+
+func newClient(t *testing.T, s *azmontest.Server, stream string, mut func(*azmon.Config)) *azmon.Client {
+	t.Helper()
+	ep, err := azmon.ParseEndpointURL(s.EndpointURL(stream))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cloud, _ := azmon.LookupCloud("public")
+	cfg := azmon.Config{
+		Endpoint: ep,
+		Credentials: azmon.Credentials{
+			Auth: azmon.AuthClientSecret, TenantID: s.Opts.TenantID, ClientID: s.Opts.ClientID,
+			ClientSecret: azmon.Secret(s.Opts.ClientSecret), Cloud: cloud, AuthorityHost: s.AuthorityHost(),
+		},
+		CAFile: s.CAFile,
+		Gzip:   true,
+	}
+	if mut != nil {
+		mut(&cfg)
+	}
+	c, err := azmon.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// seqs returns the seq of every stored row, checking none is there twice.
+func seqs(t *testing.T, s *azmontest.Server, stream string) map[string]bool {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, row := range s.Rows(stream) {
+		k := fmt.Sprint(row["seq"])
+		if seen[k] {
+			t.Errorf("record seq %s stored twice", k)
+		}
+		seen[k] = true
+	}
+	return seen
+}
+
+func send(c *azmon.Client, recs recList, done []bool, d time.Duration) azmon.Outcome {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return c.Send(ctx, recs, done)
+}
+
+func TestSendDeliversUnderTheLimit(t *testing.T) {
+	for _, gz := range []bool{true, false} {
+		t.Run(fmt.Sprintf("gzip=%v", gz), func(t *testing.T) {
+			s := azmontest.NewServer(azmontest.Options{})
+			defer s.Close()
+			c := newClient(t, s, "Custom-Raw_CL", func(c *azmon.Config) { c.Gzip = gz })
+			recs := rawRecords(6000, 700) // about 4 MiB of JSON
+			done := make([]bool, len(recs))
+			out := send(c, recs, done, 30*time.Second)
+			if out.Err != nil {
+				t.Fatal(out.Err)
+			}
+			if out.Accepted != len(recs) || len(seqs(t, s, "Custom-Raw_CL")) != len(recs) {
+				t.Fatalf("accepted %d, stored %d of %d", out.Accepted, len(s.Rows("Custom-Raw_CL")), len(recs))
+			}
+			// Requests arrive in any order (they run in parallel), and every
+			// one but the last of the plan is nearly full.
+			short := 0
+			for i, r := range s.Requests() {
+				if r.BodyBytes > azmon.DefaultMaxRequestBytes || r.Gzip != gz || r.APIVersion != azmon.APIVersion {
+					t.Errorf("request %d: %+v", i, r)
+				}
+				if r.BodyBytes < azmon.DefaultMaxRequestBytes*95/100 {
+					short++
+				}
+			}
+			if short > 1 {
+				t.Errorf("%d requests under 95%% of max_request_bytes, want at most 1", short)
+			}
+			if s.TokenRequests() != 1 {
+				t.Errorf("%d token requests for one Send, want 1", s.TokenRequests())
+			}
+			// The token is cached across sends.
+			send(c, rawRecords(3, 100), make([]bool, 3), 10*time.Second)
+			if s.TokenRequests() != 1 {
+				t.Errorf("token fetched again: %d requests", s.TokenRequests())
+			}
+		})
+	}
+}
+
+func TestSendFaults(t *testing.T) {
+	tests := []struct {
+		name     string
+		faults   []azmontest.Fault
+		reject   func(map[string]any) bool
+		wantErr  bool
+		accepted int
+		dropped  int
+	}{
+		{name: "429 honours Retry-After", faults: []azmontest.Fault{{Status: 429, RetryAfter: time.Second}}, accepted: 10},
+		{name: "503 then 500 retried", faults: []azmontest.Fault{{Status: 503}, {Status: 500}}, accepted: 10},
+		{name: "connection reset retried", faults: []azmontest.Fault{{Reset: true}}, accepted: 10},
+		{name: "401 refreshes the token once", faults: []azmontest.Fault{{Status: 401}}, accepted: 10},
+		{name: "401 twice is retryable", faults: []azmontest.Fault{{Status: 401}, {Status: 401}}, wantErr: true},
+		{name: "403 is retryable at once", faults: []azmontest.Fault{{Status: 403}}, wantErr: true},
+		{name: "404 is retryable at once", faults: []azmontest.Fault{{Status: 404}}, wantErr: true},
+		{name: "413 splits", faults: []azmontest.Fault{{Status: 413}}, accepted: 10},
+		{name: "400 isolates bad records", reject: func(r map[string]any) bool {
+			s := fmt.Sprint(r["seq"])
+			return s == "3" || s == "7"
+		}, accepted: 8, dropped: 2},
+		{name: "persistent 500 gives up", faults: []azmontest.Fault{{Status: 500}, {Status: 500}, {Status: 500}, {Status: 500}}, wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := azmontest.NewServer(azmontest.Options{})
+			defer s.Close()
+			c := newClient(t, s, "Custom-Raw_CL", nil)
+			s.Script(tc.faults...)
+			s.RejectRecords(tc.reject)
+			recs := rawRecords(10, 200)
+			done := make([]bool, len(recs))
+			out := send(c, recs, done, 20*time.Second)
+			if (out.Err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, want error %v", out.Err, tc.wantErr)
+			}
+			if tc.wantErr {
+				if out.Accepted != 0 || len(s.Rows("Custom-Raw_CL")) != 0 {
+					t.Errorf("a failed send stored rows")
+				}
+				return
+			}
+			if out.Accepted != tc.accepted || out.Dropped != tc.dropped {
+				t.Errorf("accepted %d dropped %d, want %d and %d", out.Accepted, out.Dropped, tc.accepted, tc.dropped)
+			}
+			if got := len(seqs(t, s, "Custom-Raw_CL")); got != tc.accepted {
+				t.Errorf("stored %d rows, want %d", got, tc.accepted)
+			}
+			for i, d := range done {
+				if !d {
+					t.Errorf("record %d not settled", i)
+				}
+			}
+		})
+	}
+}
+
+func TestSendResumesWithoutDuplicates(t *testing.T) {
+	s := azmontest.NewServer(azmontest.Options{})
+	defer s.Close()
+	c := newClient(t, s, "Custom-Raw_CL", func(c *azmon.Config) { c.MaxConcurrency = 1; c.MaxRequestBytes = 10_000 })
+	recs := rawRecords(100, 400) // about 4 requests
+	done := make([]bool, len(recs))
+	// The second request fails for good within this send.
+	s.Script(azmontest.Fault{}, azmontest.Fault{Status: 403})
+	out := send(c, recs, done, 20*time.Second)
+	if out.Err == nil || out.Accepted == 0 || out.Accepted == len(recs) {
+		t.Fatalf("want a partial send, got %+v", out)
+	}
+	first := out.Accepted
+	out = send(c, recs, done, 20*time.Second)
+	if out.Err != nil {
+		t.Fatal(out.Err)
+	}
+	if out.Accepted != len(recs)-first {
+		t.Errorf("second send accepted %d, want only the %d pending", out.Accepted, len(recs)-first)
+	}
+	if got := len(seqs(t, s, "Custom-Raw_CL")); got != len(recs) {
+		t.Errorf("stored %d rows, want %d", got, len(recs))
+	}
+}
+
+func TestSendStopsAtTheDeadline(t *testing.T) {
+	s := azmontest.NewServer(azmontest.Options{})
+	defer s.Close()
+	c := newClient(t, s, "Custom-Raw_CL", nil)
+	s.Script(azmontest.Fault{Delay: time.Minute})
+	recs := rawRecords(5, 100)
+	start := time.Now()
+	out := send(c, recs, make([]bool, len(recs)), 2*time.Second)
+	if out.Err == nil {
+		t.Fatal("a send past its deadline succeeded")
+	}
+	if time.Since(start) > 30*time.Second {
+		t.Errorf("send ignored its deadline")
+	}
+}
+
+func TestTokenErrorsExplainAADSTS(t *testing.T) {
+	s := azmontest.NewServer(azmontest.Options{})
+	defer s.Close()
+	c := newClient(t, s, "Custom-Raw_CL", func(c *azmon.Config) { c.Credentials.ClientSecret = "wrong-secret-value" })
+	out := send(c, rawRecords(1, 100), make([]bool, 1), 10*time.Second)
+	if out.Err == nil {
+		t.Fatal("wrong secret accepted")
+	}
+	msg := out.Err.Error()
+	if !strings.Contains(msg, "AADSTS7000215") || !strings.Contains(msg, "Secret ID") || strings.Contains(msg, "wrong-secret-value") {
+		t.Errorf("unhelpful or leaky error: %s", msg)
+	}
+}
