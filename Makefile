@@ -13,7 +13,7 @@ GOSRC    := $(shell find . -name '*.go' -not -name '*_test.go' -not -path './tes
 
 export CGO_ENABLED := 1
 
-.PHONY: all build test vet bench fuzz clean deps
+.PHONY: all build test vet bench fuzz clean deps demo docker
 
 all: build
 
@@ -42,6 +42,15 @@ bench:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzConvert -fuzztime $(FUZZTIME) ./convert
+
+# The whole path with no Azure account: the emulator, Fluent Bit when it is
+# on PATH (else `keeper-azmon send`), and the rows that landed.
+demo: $(PLUGIN)
+	bash scripts/demo.sh
+
+# The Fluent Bit 5.1.1 image with the plugin (needs a Docker engine).
+docker:
+	docker build -t keeper-azmon:dev .
 
 clean:
 	rm -f $(PLUGIN) out_keeper_azmon.h $(HOST)

@@ -1,0 +1,367 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keeper-azmon/keeper-azmon/azmon"
+	"github.com/keeper-azmon/keeper-azmon/azmon/azmontest"
+)
+
+const (
+	streamKeeper      = azmontest.StreamKeeperLogs
+	streamMarketplace = azmontest.StreamKeeperMarketplace
+)
+
+// TestCheck runs check against the emulator for success and for each
+// failure the seed's troubleshooting covers, and asserts the exit code and
+// the key words of the explanation. No case prints the client secret.
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, s *azmontest.Server) map[string]string // the output's properties
+		exit  int
+		words []string // in the output, case-insensitive
+		rows  int      // sample events stored in the emulator
+	}{
+		{
+			name:  "success",
+			setup: func(t *testing.T, s *azmontest.Server) map[string]string { return emulatorProps(s, streamKeeper) },
+			exit:  exitOK,
+			words: []string{"[ ok ] ingestion", "sample event accepted", "KeeperLogs_CL", "rows appear in a few minutes", `where audit_event == "keeper_azmon_check"`, "tostring(data.check_id)", "auth client_secret (inferred)", "authority " + "https://127.0.0.1"},
+			rows:  1,
+		},
+		{
+			name: "success on the Marketplace stream, columns renamed",
+			setup: func(t *testing.T, s *azmontest.Server) map[string]string {
+				return emulatorProps(s, streamMarketplace)
+			},
+			exit:  exitOK,
+			words: []string{"KeeperSecurityEventNewLogs_CL", `where AuditEvent == "keeper_azmon_check"`, "Data.check_id"},
+			rows:  1,
+		},
+		{
+			name: "config invalid: no endpoint",
+			setup: func(t *testing.T, s *azmontest.Server) map[string]string {
+				return with(emulatorProps(s, streamKeeper), "endpoint_url", "")
+			},
+			exit:  exitConfig,
+			words: []string{"[FAIL] config", "property endpoint_url", "[ -- ] token"},
+		},
+		{
+			name: "config invalid: bad value",
+			setup: func(t *testing.T, s *azmontest.Server) map[string]string {
+				return with(emulatorProps(s, streamKeeper), "compress", "zstd")
+			},
+			exit:  exitConfig,
+			words: []string{"property compress"},
+		},
+		{
+			name: "config invalid: unreadable ca_file",
+			setup: func(t *testing.T, s *azmontest.Server) map[string]string {
+				return with(emulatorProps(s, streamKeeper), "ca_file", "/nonexistent/ca.pem")
+			},
+			exit:  exitConfig,
+			words: []string{"ca_file"},
+		},
+		{
+			name: "wrong secret (AADSTS7000215)",
+			setup: func(t *testing.T, s *azmontest.Server) map[string]string {
+				return with(emulatorProps(s, streamKeeper), "client_secret", "not-the-value")
+			},
+			exit:  exitToken,
+			words: []string{"[FAIL] token", "AADSTS7000215", "Value", "Secret ID", "Certificates & secrets"},
+		},
+		{
+			name: "secret ID instead of its Value (GUID), scripted AADSTS7000215",
+			setup: func(t *testing.T, s *azmontest.Server) map[string]string {
+				s.ScriptToken(azmontest.Fault{Status: 401, Code: "AADSTS7000215"})
+				return with(emulatorProps(s, streamKeeper), "client_secret", "0c4a8e5f-1b2c-4d3e-8f9a-0b1c2d3e4f5a")
+			},
+			exit:  exitToken,
+			words: []string{"AADSTS7000215", "shape of a GUID", "not its Secret ID"},
+		},
+		{
+			name: "client_id not in this tenant (AADSTS700016)",
+			setup: func(t *testing.T, s *azmontest.Server) map[string]string {
+				return with(emulatorProps(s, streamKeeper), "client_id", "99999999-7777-4888-9999-aaaaaaaaaaaa")
+			},
+			exit:  exitToken,
+			words: []string{"AADSTS700016", "client_id 99999999-7777-4888-9999-aaaaaaaaaaaa", "Application (client) ID", "tenant_id"},
+		},
+		{
+			name: "scripted AADSTS700016",
+			setup: func(t *testing.T, s *azmontest.Server) map[string]string {
+				s.ScriptToken(azmontest.Fault{Code: "AADSTS700016"})
+				return emulatorProps(s, streamKeeper)
+			},
+			exit:  exitToken,
+			words: []string{"AADSTS700016", "Application (client) ID"},
+		},
+		{
+			name: "tenant_id wrong (AADSTS90002)",
+			setup: func(t *testing.T, s *azmontest.Server) map[string]string {
+				return with(emulatorProps(s, streamKeeper), "tenant_id", "99999999-2222-4333-8444-555555555555")
+			},
+			exit:  exitToken,
+			words: []string{"AADSTS90002", "tenant_id 99999999-2222-4333-8444-555555555555", "Directory (tenant) ID", "cloud"},
+		},
+		{
+			name: "401 at ingestion (scripted, also after the token refresh)",
+			setup: func(t *testing.T, s *azmontest.Server) map[string]string {
+				s.Script(azmontest.Fault{Status: 401}, azmontest.Fault{Status: 401})
+				return emulatorProps(s, streamKeeper)
+			},
+			exit:  exitRefused,
+			words: []string{"[ ok ] token", "[FAIL] ingestion", "401", "refused the token", "wrong cloud or scope", "another tenant"},
+		},
+		{
+			name: "401 at ingestion: a token from another tenant's authority",
+			setup: func(t *testing.T, s *azmontest.Server) map[string]string {
+				// Tokens from the other emulator (same tenant and client ids)
+				// are unknown to s, like a token from another tenant.
+				other := newEmulator(t)
+				ca := writeFile(t, t.TempDir(), "both.pem", string(s.CAPEM())+string(other.CAPEM()))
+				p := emulatorProps(other, streamKeeper)
+				return with(p, "endpoint_url", s.EndpointURL(streamKeeper), "ca_file", ca)
+			},
+			exit:  exitRefused,
+			words: []string{"401", "InvalidToken", "another tenant", "cloud"},
+		},
+		{
+			name: "403: role not assigned",
+			setup: func(t *testing.T, s *azmontest.Server) map[string]string {
+				s.Script(azmontest.Fault{Status: 403})
+				return emulatorProps(s, streamKeeper)
+			},
+			exit:  exitRefused,
+			words: []string{"403", "Monitoring Metrics Publisher", "30 minutes", "seed step 7", "client_id " + azmontest.DefaultClientID},
+		},
+		{
+			name: "404: wrong DCR immutable id",
+			setup: func(t *testing.T, s *azmontest.Server) map[string]string {
+				ep := strings.Replace(s.EndpointURL(streamKeeper), s.Opts.DCRID, "dcr-ffffffffffffffffffffffffffffffff", 1)
+				return with(emulatorProps(s, streamKeeper), "endpoint_url", ep)
+			},
+			exit:  exitRefused,
+			words: []string{"404", "dcr-ffffffffffffffffffffffffffffffff", "Immutable Id", "Data Collection Endpoint"},
+		},
+		{
+			name: "400 InvalidStream: the stream is not declared",
+			setup: func(t *testing.T, s *azmontest.Server) map[string]string {
+				return with(emulatorProps(s, streamKeeper), "endpoint_url", s.EndpointURL("Custom-KeeperLog_CL"))
+			},
+			exit:  exitRefused,
+			words: []string{"400 InvalidStream", "does not declare the stream Custom-KeeperLog_CL", "Custom-<table>", "streamDeclarations"},
+		},
+		{
+			name: "413: request too large",
+			setup: func(t *testing.T, s *azmontest.Server) map[string]string {
+				s.Script(azmontest.Fault{Status: 413})
+				return emulatorProps(s, streamKeeper)
+			},
+			exit:  exitRefused,
+			words: []string{"413", "too large", "proxy"},
+		},
+		{
+			name: "400: the sample record rejected as invalid",
+			setup: func(t *testing.T, s *azmontest.Server) map[string]string {
+				s.RejectRecords(func(map[string]any) bool { return true })
+				return emulatorProps(s, streamKeeper)
+			},
+			exit:  exitRefused,
+			words: []string{"invalid data", "InvalidContent", "enterprise_id int"},
+		},
+		{
+			name: "network: connection refused",
+			setup: func(t *testing.T, s *azmontest.Server) map[string]string {
+				ep := strings.Replace(s.EndpointURL(streamKeeper), s.URL, "https://127.0.0.1:1", 1)
+				return with(emulatorProps(s, streamKeeper), "endpoint_url", ep, "timeout", "2s")
+			},
+			exit:  exitNetwork,
+			words: []string{"cannot connect", "127.0.0.1:1", "firewall", "proxy"},
+		},
+		{
+			name: "network: TLS certificate not trusted (no ca_file)",
+			setup: func(t *testing.T, s *azmontest.Server) map[string]string {
+				return with(emulatorProps(s, streamKeeper), "ca_file", "", "timeout", "3s")
+			},
+			exit:  exitNetwork,
+			words: []string{"[FAIL] token", "not trusted", "ca_file", "TLS-inspecting proxy"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newEmulator(t)
+			props := tc.setup(t, s)
+			conf := classicConf(t, props)
+			r := runApp(t, nil, "", "check", "-c", conf)
+			if r.code != tc.exit {
+				t.Errorf("exit %d, want %d\n%s%s", r.code, tc.exit, r.stdout, r.stderr)
+			}
+			low := strings.ToLower(r.stdout)
+			for _, w := range tc.words {
+				if !strings.Contains(low, strings.ToLower(w)) {
+					t.Errorf("output lacks %q:\n%s", w, r.stdout)
+				}
+			}
+			noSecret(t, r, s.Opts.ClientSecret)
+			noSecret(t, r, props["client_secret"])
+			n := 0
+			for _, row := range s.Rows(streamKeeper) {
+				if row["audit_event"] == checkEvent {
+					n++
+				}
+			}
+			for _, row := range s.Rows(streamMarketplace) {
+				if row["audit_event"] == checkEvent {
+					n++
+				}
+			}
+			if n != tc.rows {
+				t.Errorf("%d sample events stored, want %d", n, tc.rows)
+			}
+		})
+	}
+}
+
+// TestCheckYAMLAndEnv: a YAML configuration whose secret comes from the
+// environment works; the same with the variable unset explains why.
+func TestCheckYAMLAndEnv(t *testing.T) {
+	s := newEmulator(t)
+	yaml := `pipeline:
+  outputs:
+    - name: keeper_azmon
+      match: 'keeper.*'
+      tenant_id: ` + s.Opts.TenantID + `
+      client_id: ` + s.Opts.ClientID + `
+      client_secret: ${KEEPER_AZMON_CLIENT_SECRET}
+      auth: client_secret
+      authority_host: ` + s.AuthorityHost() + `
+      endpoint_url: ` + s.EndpointURL(streamKeeper) + `
+      ca_file: ` + s.CAFile + `
+`
+	conf := writeFile(t, t.TempDir(), "fluent-bit.yaml", yaml)
+	env := map[string]string{"KEEPER_AZMON_CLIENT_SECRET": s.Opts.ClientSecret}
+
+	r := runApp(t, env, "", "check", "-c", conf, "-q")
+	if r.code != exitOK || strings.Count(strings.TrimSpace(r.stdout), "\n") != 0 || !strings.HasPrefix(r.stdout, "ok: sample event accepted by Custom-KeeperLogs_CL") {
+		t.Errorf("-q: exit %d, output %q %s", r.code, r.stdout, r.stderr)
+	}
+	noSecret(t, r, s.Opts.ClientSecret)
+
+	r = runApp(t, nil, "", "check", "-c", conf)
+	if r.code != exitConfig || !strings.Contains(r.stdout, "client_secret") || !strings.Contains(r.stdout, "${KEEPER_AZMON_CLIENT_SECRET}, which is not set") {
+		t.Errorf("unset variable: exit %d\n%s", r.code, r.stdout)
+	}
+
+	r = runApp(t, env, "", "check", "-json", "-c", conf)
+	var rep checkReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("-json output: %v\n%s", err, r.stdout)
+	}
+	if !rep.OK || rep.Exit != 0 || rep.Table != "KeeperLogs_CL" || rep.CheckID == "" || len(rep.Steps) != 3 || rep.Auth != "client_secret" {
+		t.Errorf("-json report %+v", rep)
+	}
+	noSecret(t, r, s.Opts.ClientSecret)
+}
+
+// TestCheckCommandLine covers the command line errors of check.
+func TestCheckCommandLine(t *testing.T) {
+	s := newEmulator(t)
+	two := writeFile(t, t.TempDir(), "two.conf", "[OUTPUT]\n    Name keeper_azmon\n[OUTPUT]\n    Name keeper_azmon\n")
+	tests := []struct {
+		args []string
+		exit int
+		want string
+	}{
+		{[]string{"check"}, exitConfig, "give -c FILE"},
+		{[]string{"check", "-c", filepath.Join(t.TempDir(), "none.conf")}, exitConfig, "no such file"},
+		{[]string{"check", "-c", two}, exitConfig, "pick one with -output"},
+		{[]string{"check", "-c", classicConf(t, emulatorProps(s, streamKeeper)), "extra"}, exitConfig, "unexpected argument"},
+		{[]string{"check", "-nope"}, exitConfig, "flag provided but not defined"},
+		{[]string{"frobnicate"}, exitConfig, "unknown command"},
+		{[]string{"version"}, exitOK, "keeper-azmon 0.1.0"},
+		{[]string{"help"}, exitOK, "Exit codes"},
+	}
+	for _, tc := range tests {
+		r := runApp(t, nil, "", tc.args...)
+		if r.code != tc.exit || !strings.Contains(r.stdout+r.stderr, tc.want) {
+			t.Errorf("%v: exit %d, want %d with %q\n%s%s", tc.args, r.code, tc.exit, tc.want, r.stdout, r.stderr)
+		}
+	}
+}
+
+// TestDiagnose covers the explanations no emulator case reaches cheaply:
+// throttling, service errors, timeouts, DNS and the drop reasons.
+func TestDiagnose(t *testing.T) {
+	tg := target{Auth: azmon.AuthClientSecret, TenantID: "t", ClientID: "c", Authority: "https://login.microsoftonline.com/",
+		Scope: "https://monitor.azure.com/.default", Cloud: "public", Base: "https://dce.eastus-1.ingest.monitor.azure.com",
+		DCRID: "dcr-1", Stream: "Custom-KeeperLogs_CL", Timeout: 30 * time.Second, SampleLen: 300}
+	dnsErr := errors.New("post to https://dce.eastus-1.ingest.monitor.azure.com: dial tcp: lookup dce.eastus-1.ingest.monitor.azure.com: no such host")
+	tests := []struct {
+		name  string
+		err   error
+		drops []azmon.Drop
+		exit  int
+		stage string
+		words []string
+	}{
+		{"429", &azmon.StatusError{Status: 429, Code: "TooManyRequests", RetryAfter: 7 * time.Second}, nil, exitRefused, "ingestion", []string{"throttling", "12,000", "7s"}},
+		{"503", &azmon.StatusError{Status: 503}, nil, exitRefused, "ingestion", []string{"transient", "Azure status"}},
+		{"401 expired", &azmon.StatusError{Status: 401, Code: "TokenExpired"}, nil, exitRefused, "ingestion", []string{"clock"}},
+		{"400 api-version", &azmon.StatusError{Status: 400, Code: "InvalidApiVersionParameter"}, nil, exitRefused, "ingestion", []string{"api-version=2023-01-01"}},
+		{"timeout", errors.Join(errors.New("post to https://dce: context deadline exceeded")), nil, exitNetwork, "ingestion", []string{"no answer", "30s", "proxy"}},
+		{"dns", dnsErr, nil, exitNetwork, "ingestion", []string{"cannot resolve", "DNS", "Private Link"}},
+		{"token network", &azmon.TokenError{Scope: "s", Err: errors.New(`Get "https://login.microsoftonline.com/t/v2.0/.well-known/openid-configuration": dial tcp: connect: connection refused`)}, nil, exitNetwork, "token", []string{"Entra ID at login.microsoftonline.com", "firewall"}},
+		{"token expired secret", &azmon.TokenError{Scope: "s", Err: errors.New(`"error_description": "AADSTS7000222: The provided client secret keys are expired.\r\nTrace ID: x"`)}, nil, exitToken, "token", []string{"expired", "new client secret"}},
+		{"token unknown code", &azmon.TokenError{Scope: "s", Err: errors.New("AADSTS123456: something")}, nil, exitToken, "token", []string{"error?code=123456"}},
+		{"drop 413", nil, []azmon.Drop{{Reason: "rejected by the service: status 413 ContentLengthLimitExceeded: too big"}}, exitRefused, "ingestion", []string{"413", "300 bytes", "proxy"}},
+		{"drop 400", nil, []azmon.Drop{{Reason: "rejected by the service: status 400 InvalidContent: bad"}}, exitRefused, "ingestion", []string{"invalid data"}},
+		{"drop too large", nil, []azmon.Drop{{Reason: "larger than max_request_bytes (1024) on its own"}}, exitRefused, "ingestion", []string{"max_request_bytes"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := diagnose(tc.err, tc.drops, tg)
+			if d.Exit != tc.exit || d.Stage != tc.stage {
+				t.Errorf("exit %d stage %s, want %d %s: %+v", d.Exit, d.Stage, tc.exit, tc.stage, d)
+			}
+			text := d.Problem + " " + d.Said + " " + strings.Join(d.Advice, " ")
+			for _, w := range tc.words {
+				if !strings.Contains(text, w) {
+					t.Errorf("explanation lacks %q: %s", w, text)
+				}
+			}
+		})
+	}
+	if got := classifyLogError(`token for scope s: AADSTS7000215 (x): y`); got != exitToken {
+		t.Errorf("classifyLogError(token) = %d", got)
+	}
+	if got := classifyLogError(`2 of 3 requests failed, first: status 403 OperationFailed: no`); got != exitRefused {
+		t.Errorf("classifyLogError(403) = %d", got)
+	}
+	if got := classifyLogError(`post to https://x: dial tcp: connection refused`); got != exitNetwork {
+		t.Errorf("classifyLogError(net) = %d", got)
+	}
+}
+
+// TestSampleEvent: the sample is the seed's event shape, marked as check's.
+func TestSampleEvent(t *testing.T) {
+	line, chunk, err := sampleChunk("abc", time.Date(2025, 1, 23, 1, 31, 11, 123e6, time.UTC))
+	if err != nil || len(chunk) == 0 {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`{"audit_event":"keeper_azmon_check","remote_address":`, `"enterprise_id":0,"timestamp":"2025-01-23T01:31:11.123Z","check_id":"abc"`} {
+		if !strings.Contains(string(line), want) {
+			t.Errorf("sample %s lacks %s", line, want)
+		}
+	}
+	if _, err := os.Hostname(); err == nil && !strings.Contains(string(line), `"host":`) {
+		t.Errorf("sample %s has no host", line)
+	}
+}

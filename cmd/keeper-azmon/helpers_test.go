@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/keeper-azmon/keeper-azmon/azmon/azmontest"
+)
+
+// result is what one run of the command printed and returned.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runApp runs the command with args, the environment env (nothing else)
+// and stdin.
+func runApp(t *testing.T, env map[string]string, stdin string, args ...string) result {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	a := &app{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut, getenv: func(k string) string { return env[k] }}
+	code := a.run(context.Background(), args)
+	return result{code, out.String(), errOut.String()}
+}
+
+// newSecret is a client secret recognisable anywhere it might leak.
+func newSecret() string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	return "Kpr~S3cret.DoNotPrint_" + hex.EncodeToString(b)
+}
+
+// newEmulator starts an emulator with a recognisable secret, closed when the test ends.
+func newEmulator(t *testing.T) *azmontest.Server {
+	t.Helper()
+	s := azmontest.NewServer(azmontest.Options{ClientSecret: newSecret()})
+	t.Cleanup(s.Close)
+	return s
+}
+
+// emulatorProps is a working keeper_azmon output for stream of s.
+func emulatorProps(s *azmontest.Server, stream string) map[string]string {
+	return map[string]string{
+		"Name":           "keeper_azmon",
+		"Match":          "keeper.*",
+		"tenant_id":      s.Opts.TenantID,
+		"client_id":      s.Opts.ClientID,
+		"client_secret":  s.Opts.ClientSecret,
+		"authority_host": s.AuthorityHost(),
+		"endpoint_url":   s.EndpointURL(stream),
+		"ca_file":        s.CAFile,
+		"timeout":        "10s",
+	}
+}
+
+// classicConf writes a classic configuration with one [OUTPUT] of props
+// (a value "" removes the key) and returns its path.
+func classicConf(t *testing.T, props map[string]string) string {
+	t.Helper()
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString("[SERVICE]\n    Flush 1\n\n[OUTPUT]\n")
+	for _, k := range keys {
+		if props[k] != "" {
+			fmt.Fprintf(&b, "    %s %s\n", k, props[k])
+		}
+	}
+	return writeFile(t, t.TempDir(), "fluent-bit.conf", b.String())
+}
+
+// with copies p and applies the key/value overrides.
+func with(p map[string]string, kv ...string) map[string]string {
+	out := map[string]string{}
+	for k, v := range p {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+// writeFile writes content to dir/name (creating directories) and returns the path.
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// noSecret fails if secret appears in any output.
+func noSecret(t *testing.T, r result, secret string) {
+	t.Helper()
+	if secret != "" && (strings.Contains(r.stdout, secret) || strings.Contains(r.stderr, secret)) {
+		t.Errorf("the client secret was printed:\n%s\n%s", r.stdout, r.stderr)
+	}
+}
+
+// readFileForTest reads a file as a string.
+func readFileForTest(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	return string(b), err
+}

@@ -1,0 +1,396 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/keeper-azmon/keeper-azmon/plugin"
+)
+
+// Defaults of send.
+const (
+	defaultChunkBytes = 2 << 20 // Fluent Bit's chunks are about 2 MiB
+	defaultRetries    = 5
+	defaultRetryWait  = time.Second
+	maxRetryWait      = time.Minute
+	maxBadLinesShown  = 20
+	maxLineBytes      = 16 << 20
+)
+
+// sendOptions are the flags of send.
+type sendOptions struct {
+	file, spec, tag string
+	chunkBytes      int
+	retries         int
+	retryWait       time.Duration
+	quiet, verbose  bool
+}
+
+// send is the `send` command.
+func (a *app) send(ctx context.Context, args []string) int {
+	fs := a.newFlags("send")
+	var o sendOptions
+	fs.StringVar(&o.file, "c", "", "Fluent Bit configuration `file` (.conf or .yaml)")
+	fs.StringVar(&o.spec, "output", "", "which keeper_azmon output: index, instance name or alias")
+	fs.StringVar(&o.tag, "tag", "keeper.events", "Fluent Bit tag of the records")
+	fs.IntVar(&o.chunkBytes, "chunk-bytes", defaultChunkBytes, "flush a chunk once it holds this many bytes of msgpack")
+	fs.IntVar(&o.retries, "retries", defaultRetries, "retries of a chunk answered FLB_RETRY before giving up")
+	fs.DurationVar(&o.retryWait, "retry-wait", defaultRetryWait, "first wait before a retry, doubled each time (at most 1m)")
+	fs.BoolVar(&o.quiet, "q", false, "no progress, only the summary")
+	fs.BoolVar(&o.verbose, "v", false, "write the plugin's info log lines to stderr")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return a.flagError(err)
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(a.stderr, "keeper-azmon send: give one input: a JSON lines file, or - for stdin")
+		return exitConfig
+	}
+	if o.chunkBytes < 1 || o.retries < 0 || o.retryWait < 0 {
+		fmt.Fprintln(a.stderr, "keeper-azmon send: -chunk-bytes must be positive, -retries and -retry-wait not negative")
+		return exitConfig
+	}
+	_, out, err := a.loadOutput(o.file, o.spec)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "keeper-azmon send: %v\n", err)
+		return exitConfig
+	}
+
+	var input io.Reader
+	var size int64
+	name := pos[0]
+	if name == "-" {
+		input, name = a.stdin, "stdin"
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			fmt.Fprintf(a.stderr, "keeper-azmon send: %v\n", err)
+			return exitConfig
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = fi.Size()
+		}
+		input = f
+	}
+
+	prog := &progress{w: a.stdout, tty: isTerminal(a.stdout), quiet: o.quiet, total: size}
+	tap := &logTap{w: a.stderr, match: "not fully sent", before: prog.clear}
+	level := slog.LevelWarn
+	if o.verbose {
+		level = slog.LevelInfo
+	}
+	in, err := plugin.New(out.Properties(), plugin.Options{ID: out.Name, LogOutput: tap, LogLevel: level, Summary: -1})
+	if err != nil {
+		fmt.Fprintf(a.stderr, "keeper-azmon send: invalid configuration (%s): %v\n", out.Label(), err)
+		var ce *plugin.ConfigError
+		if errors.As(err, &ce) {
+			if note := unsetNote(out, ce.Property); note != "" {
+				fmt.Fprintf(a.stderr, "  %s\n", note)
+			}
+		}
+		return exitConfig
+	}
+	defer in.Close()
+
+	s := &sendRun{a: a, o: o, in: in, prog: prog, tap: tap}
+	start := time.Now()
+	runErr := s.run(ctx, input)
+	prog.clear()
+	stats := in.Stats()
+	accepted, dropped := stats[0], stats[4]
+
+	ep := in.Config().Client.Endpoint
+	fmt.Fprintf(a.stdout, "sent %d of %d events from %s to %s (DCR %s) in %s, %s",
+		accepted, s.events, name, ep.Stream, ep.DCRID, plural(s.chunks, "chunk"), time.Since(start).Round(time.Millisecond))
+	if s.bad > 0 {
+		fmt.Fprintf(a.stdout, "; %s skipped", plural(s.bad, "bad line"))
+	}
+	if dropped > 0 {
+		fmt.Fprintf(a.stdout, "; %d records dropped by the plugin (see its log lines)", dropped)
+	}
+	fmt.Fprintln(a.stdout)
+
+	var gaveUp *gaveUpError
+	switch {
+	case errors.Is(runErr, context.Canceled):
+		fmt.Fprintf(a.stderr, "keeper-azmon send: interrupted; events from line %d on were not sent\n", s.pendingFrom)
+		return exitInterrupted
+	case errors.As(runErr, &gaveUp):
+		fmt.Fprintf(a.stderr, "keeper-azmon send: stopped: %v\n", gaveUp)
+		fmt.Fprintf(a.stderr, "  run `keeper-azmon check -c %s` for a diagnosis\n", o.file)
+		return classifyLogError(gaveUp.lastErr)
+	case runErr != nil:
+		fmt.Fprintf(a.stderr, "keeper-azmon send: %v\n", runErr)
+		return exitConfig
+	case s.bad > 0 || dropped > 0 || s.errorChunks > 0:
+		return exitPartial
+	}
+	return exitOK
+}
+
+// sendRun is one send: it reads lines, builds chunks and flushes them.
+type sendRun struct {
+	a    *app
+	o    sendOptions
+	in   *plugin.Instance
+	prog *progress
+	tap  *logTap
+
+	events, bad, chunks, errorChunks int
+	pendingFrom                      int // first line not yet flushed
+}
+
+// gaveUpError is a chunk still not delivered after its retries.
+type gaveUpError struct {
+	first, last, retries int
+	lastErr              string
+}
+
+func (e *gaveUpError) Error() string {
+	s := fmt.Sprintf("the chunk of lines %d-%d was not delivered after %d retries; lines from %d on were not sent", e.first, e.last, e.retries, e.first)
+	if e.lastErr != "" {
+		s += ": " + e.lastErr
+	}
+	return s
+}
+
+// run reads the input to the end, flushing every full chunk.
+func (s *sendRun) run(ctx context.Context, input io.Reader) error {
+	br := bufio.NewReaderSize(input, 1<<20)
+	var chunk []byte
+	n, inChunk, first := 0, 0, 1
+	var read int64
+	for {
+		if err := ctx.Err(); err != nil {
+			s.pendingFrom = first
+			return err
+		}
+		line, rerr := br.ReadBytes('\n')
+		if len(line) > 0 {
+			n++
+			read += int64(len(line))
+			if t := bytes.TrimSpace(line); len(t) > 0 {
+				if inChunk == 0 {
+					first = n
+				}
+				var err error
+				if len(t) > maxLineBytes {
+					err = fmt.Errorf("longer than %d bytes", maxLineBytes)
+				} else {
+					chunk, err = appendJSONRecord(chunk, t, time.Now())
+				}
+				if err != nil {
+					s.badLine(n, err)
+				} else {
+					s.events++
+					inChunk++
+				}
+			}
+			s.prog.read(read, s.events, s.bad)
+		}
+		if rerr != nil && rerr != io.EOF {
+			return fmt.Errorf("read line %d: %w", n+1, rerr)
+		}
+		if inChunk > 0 && (len(chunk) >= s.o.chunkBytes || rerr == io.EOF) {
+			if err := s.flush(ctx, chunk, inChunk, first, n); err != nil {
+				s.pendingFrom = first
+				return err
+			}
+			chunk, inChunk = chunk[:0], 0
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+	}
+}
+
+// badLine reports a line that is skipped.
+func (s *sendRun) badLine(n int, err error) {
+	s.bad++
+	if s.bad <= maxBadLinesShown {
+		s.prog.clear()
+		fmt.Fprintf(s.a.stderr, "line %d: %v (skipped)\n", n, err)
+	} else if s.bad == maxBadLinesShown+1 {
+		s.prog.clear()
+		fmt.Fprintln(s.a.stderr, "more bad lines: not shown")
+	}
+}
+
+// flush hands one chunk to the plugin as Fluent Bit would, retrying
+// FLB_RETRY up to o.retries times with a doubling wait.
+func (s *sendRun) flush(ctx context.Context, chunk []byte, events, first, last int) error {
+	s.chunks++
+	wait := s.o.retryWait
+	for attempt := 0; ; attempt++ {
+		switch s.in.Flush(chunk, s.o.tag) {
+		case plugin.OK:
+			s.prog.chunkDone(s.chunks, events, s.in.Stats()[0])
+			return nil
+		case plugin.Error:
+			s.errorChunks++
+			s.prog.clear()
+			fmt.Fprintf(s.a.stderr, "chunk %d (lines %d-%d) dropped: the plugin cannot decode it\n", s.chunks, first, last)
+			return nil
+		}
+		if attempt >= s.o.retries {
+			_, lastErr := s.tap.errors()
+			return &gaveUpError{first: first, last: last, retries: s.o.retries, lastErr: lastErr}
+		}
+		s.prog.clear()
+		fmt.Fprintf(s.a.stderr, "chunk %d (lines %d-%d) not fully sent; retry %d of %d in %s\n", s.chunks, first, last, attempt+1, s.o.retries, wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		wait = min(wait*2, maxRetryWait)
+	}
+}
+
+// logTap passes the plugin's log lines on and remembers the error= value
+// of the lines that contain match: the first and the last (send and
+// check see only result codes and final errors).
+type logTap struct {
+	mu          sync.Mutex
+	w           io.Writer
+	match       string
+	before      func() // called before a line is written (clears the progress bar)
+	first, last string
+}
+
+func (t *logTap) Write(p []byte) (int, error) {
+	line := strings.TrimRight(string(p), "\n")
+	if strings.Contains(line, t.match) {
+		if i := strings.Index(line, " error="); i >= 0 {
+			v := line[i+len(" error="):]
+			if u, err := strconv.QuotedPrefix(v); err == nil {
+				v, _ = strconv.Unquote(u)
+			}
+			t.mu.Lock()
+			if t.first == "" {
+				t.first = v
+			}
+			t.last = v
+			t.mu.Unlock()
+		}
+	}
+	if t.before != nil {
+		t.before()
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.w.Write(p)
+}
+
+// errors returns the first and the last error seen.
+func (t *logTap) errors() (first, last string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.first, t.last
+}
+
+// plural writes n and a noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// progress shows how far send is: a bar on a terminal, a line per chunk
+// otherwise.
+type progress struct {
+	w     io.Writer
+	tty   bool
+	quiet bool
+	total int64 // input size, 0 if unknown
+
+	mu          sync.Mutex
+	shown       bool // a bar is on the screen
+	bytes       int64
+	events, bad int
+	sent        int64
+	lastDraw    time.Time
+}
+
+// read notes the input read so far and redraws the bar now and then.
+func (p *progress) read(bytes int64, events, bad int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.bytes, p.events, p.bad = bytes, events, bad
+	if time.Since(p.lastDraw) > 100*time.Millisecond {
+		p.draw()
+	}
+}
+
+// chunkDone notes a delivered chunk.
+func (p *progress) chunkDone(n, events int, sent int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sent = sent
+	if p.quiet {
+		return
+	}
+	if !p.tty {
+		fmt.Fprintf(p.w, "chunk %d: %d events sent (%d in all)\n", n, events, sent)
+		return
+	}
+	p.draw()
+}
+
+// draw writes the bar; the caller holds mu.
+func (p *progress) draw() {
+	if p.quiet || !p.tty {
+		return
+	}
+	p.lastDraw = time.Now()
+	var b strings.Builder
+	b.WriteString("\r")
+	if p.total > 0 {
+		const width = 30
+		frac := min(float64(p.bytes)/float64(p.total), 1)
+		fill := int(frac * width)
+		b.WriteString("[" + strings.Repeat("#", fill) + strings.Repeat(".", width-fill) + "]")
+		fmt.Fprintf(&b, " %3d%%", int(frac*100))
+	}
+	fmt.Fprintf(&b, "  %d read, %d sent", p.events, p.sent)
+	if p.bad > 0 {
+		fmt.Fprintf(&b, ", %d bad lines", p.bad)
+	}
+	b.WriteString("\x1b[K")
+	io.WriteString(p.w, b.String())
+	p.shown = true
+}
+
+// clear removes the bar so that another line can be written.
+func (p *progress) clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shown {
+		io.WriteString(p.w, "\r\x1b[K")
+		p.shown = false
+	}
+}
