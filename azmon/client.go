@@ -71,6 +71,16 @@ type Drop struct {
 	Record int    // index in the Records
 	Bytes  int    // its JSON size
 	Reason string // what the service or the limit said
+	Err    error  // *StatusError (rejected by the service) or *TooLargeError
+}
+
+// TooLargeError is a record that cannot fit in a request on its own.
+type TooLargeError struct {
+	Bytes, Limit int
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("record of %d bytes is larger than max_request_bytes (%d) on its own", e.Bytes, e.Limit)
 }
 
 // Client posts records to one DCR stream. It is safe for concurrent use.
@@ -177,6 +187,16 @@ func proxyForRequest(f func(*url.URL) (*url.URL, error)) func(*http.Request) (*u
 func (c *Client) Close() {
 	c.http.CloseIdleConnections()
 }
+
+// Token gets a bearer token (from the cache when it is fresh), to check
+// the credentials without sending anything.
+func (c *Client) Token(ctx context.Context) error {
+	_, err := c.tokens.Token(ctx)
+	return err
+}
+
+// Authority is the Entra ID authority host the credentials use.
+func (c *Client) Authority() string { return c.cfg.Credentials.authority() }
 
 // URL is the ingestion URL the client posts to.
 func (c *Client) URL() string { return c.url }
@@ -291,7 +311,8 @@ func (c *Client) plan(recs Records, done []bool, out *Outcome) [][]int {
 		if n+2 > limit {
 			done[i] = true
 			out.Dropped++
-			out.Drops = append(out.Drops, Drop{Record: i, Bytes: n, Reason: fmt.Sprintf("larger than max_request_bytes (%d) on its own", limit)})
+			tl := &TooLargeError{Bytes: n, Limit: limit}
+			out.Drops = append(out.Drops, Drop{Record: i, Bytes: n, Reason: tl.Error(), Err: tl})
 			continue
 		}
 		if len(cur) > 0 && size+1+n+1 > limit {
@@ -348,7 +369,7 @@ func (s *sender) deliver(ctx context.Context, idx []int, split bool) error {
 		case se != nil && se.Status == 413, se != nil && se.Status == 400 && !se.configProblem():
 			if len(idx) == 1 {
 				s.done[idx[0]] = true
-				s.drops = append(s.drops, Drop{Record: idx[0], Bytes: len(s.recs.Record(idx[0])), Reason: "rejected by the service: " + se.Error()})
+				s.drops = append(s.drops, Drop{Record: idx[0], Bytes: len(s.recs.Record(idx[0])), Reason: "rejected by the service: " + se.Error(), Err: se})
 				return nil
 			}
 			if !split {
@@ -399,6 +420,8 @@ func retryWait(err error, attempt int) (time.Duration, bool) {
 		return 0, false
 	} else if te := (*TokenError)(nil); errors.As(err, &te) && findAADSTS(te.Err.Error()) != "" {
 		return 0, false // Entra ID said no: a wrong secret stays wrong
+	} else if ve := (*tls.CertificateVerificationError)(nil); errors.As(err, &ve) {
+		return 0, false // an untrusted certificate stays untrusted: ca_file
 	}
 	base := 250 * time.Millisecond << (attempt - 1)
 	return base/2 + rand.N(base), true

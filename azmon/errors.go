@@ -27,6 +27,10 @@ func (e *TokenError) Error() string {
 
 func (e *TokenError) Unwrap() error { return e.Err }
 
+// Code is the Entra ID error code (AADSTSnnnn) in the error, or "" when
+// Entra ID did not answer with one (a network failure, say).
+func (e *TokenError) Code() string { return findAADSTS(e.Err.Error()) }
+
 // findAADSTS returns the first AADSTS error code in s, or "".
 func findAADSTS(s string) string {
 	i := strings.Index(s, "AADSTS")

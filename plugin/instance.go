@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -117,10 +118,26 @@ func (in *Instance) Config() Config { return in.cfg }
 // Logger is the instance's logger.
 func (in *Instance) Logger() *slog.Logger { return in.log }
 
-// Flush converts and sends one chunk. chunk is only read during the call.
+// Report says what Deliver did with a chunk.
+type Report struct {
+	Code     Code
+	Err      error        // why the chunk is not done (Retry, Error); nil for OK
+	Records  int          // records in the chunk
+	Accepted int          // records accepted by this call
+	Skipped  int          // records that could not be converted, dropped
+	Drops    []azmon.Drop // records dropped by the client, and why
+}
+
+// Flush converts and sends one chunk and answers as Fluent Bit expects.
+// chunk is only read during the call.
 func (in *Instance) Flush(chunk []byte, tag string) Code {
-	if in.ctx.Err() != nil {
-		return Retry
+	return in.Deliver(chunk, tag).Code
+}
+
+// Deliver is Flush with the details, for tools that report them.
+func (in *Instance) Deliver(chunk []byte, tag string) Report {
+	if err := in.ctx.Err(); err != nil {
+		return Report{Code: Retry, Err: fmt.Errorf("instance closed: %w", err)}
 	}
 	recs := in.getRecords()
 	defer in.putRecords(recs)
@@ -128,8 +145,9 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 	res, err := in.conv.Convert(chunk, recs)
 	if err != nil {
 		in.log.Error("chunk dropped: it cannot be decoded", "tag", tag, "bytes", len(chunk), "error", err)
-		return Error
+		return Report{Code: Error, Err: err}
 	}
+	rep := Report{Records: recs.Len(), Skipped: res.Skipped}
 	if res.Skipped > 0 {
 		in.stats.dropped.Add(int64(res.Skipped))
 		in.log.Error("records dropped: they cannot be converted", "tag", tag, "count", res.Skipped, "first", res.Problem)
@@ -138,7 +156,8 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 		in.log.Warn("values truncated to the service's field limit", "tag", tag, "count", res.Truncated)
 	}
 	if recs.Len() == 0 {
-		return OK
+		rep.Code = OK
+		return rep
 	}
 
 	key, prog := in.progress.acquire(tag, chunk, recs.Len())
@@ -152,6 +171,7 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 	in.stats.bytes.Add(int64(out.Bytes))
 	in.stats.retries.Add(int64(out.Retries))
 	in.stats.dropped.Add(int64(out.Dropped))
+	rep.Accepted, rep.Drops = out.Accepted, out.Drops
 	if len(out.Drops) > 0 {
 		d := out.Drops[0]
 		in.log.Error("records dropped", "tag", tag, "count", len(out.Drops), "first_record", d.Record, "first_bytes", d.Bytes, "reason", d.Reason)
@@ -159,13 +179,15 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 	if out.Err == nil {
 		in.progress.release(key, prog, true)
 		in.log.Debug("chunk sent", "tag", tag, "records", out.Accepted, "dropped", out.Dropped, "requests", out.Requests, "resumed", resumed)
-		return OK
+		rep.Code = OK
+		return rep
 	}
 	in.progress.release(key, prog, false)
 	in.stats.failedFlushes.Add(1)
 	in.log.Warn("chunk not fully sent; Fluent Bit will retry it and only the pending records will be sent again",
 		"tag", tag, "records", recs.Len(), "accepted", out.Accepted, "pending", countPending(prog.done), "error", out.Err)
-	return Retry
+	rep.Code, rep.Err = Retry, out.Err
+	return rep
 }
 
 func (in *Instance) getRecords() *convert.Records {

@@ -320,6 +320,14 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request, parts []str
 		fail(http.StatusInternalServerError, "", "")
 		return
 	}
+	if s.Opts.CountOnly {
+		w.WriteHeader(http.StatusNoContent)
+		rec.Status = http.StatusNoContent
+		s.mu.Lock()
+		s.requests = append(s.requests, rec)
+		s.mu.Unlock()
+		return
+	}
 	rows, _, err := decodeArray(b.data)
 	if err != nil {
 		fail(http.StatusBadRequest, "InvalidContent", "The request body is not a valid JSON array of objects: "+err.Error())

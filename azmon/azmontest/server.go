@@ -125,6 +125,11 @@ type Options struct {
 	// tests: MSAL caches managed identity tokens process-wide, keyed by identity only, so a
 	// system-assigned token from one emulator would be handed to the next one.
 	ManagedIdentityClientID string
+
+	// CountOnly accepts well-formed requests (token, stream, size, gzip)
+	// without decoding their JSON or storing rows, so that a benchmark
+	// measures the client rather than the emulator. Requests are still logged.
+	CountOnly bool
 }
 
 // Server is a running emulator: HTTPS on 127.0.0.1 (random port) with a certificate from its own fresh CA.

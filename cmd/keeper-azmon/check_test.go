@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -321,9 +322,9 @@ func TestDiagnose(t *testing.T) {
 		{"token network", &azmon.TokenError{Scope: "s", Err: errors.New(`Get "https://login.microsoftonline.com/t/v2.0/.well-known/openid-configuration": dial tcp: connect: connection refused`)}, nil, exitNetwork, "token", []string{"Entra ID at login.microsoftonline.com", "firewall"}},
 		{"token expired secret", &azmon.TokenError{Scope: "s", Err: errors.New(`"error_description": "AADSTS7000222: The provided client secret keys are expired.\r\nTrace ID: x"`)}, nil, exitToken, "token", []string{"expired", "new client secret"}},
 		{"token unknown code", &azmon.TokenError{Scope: "s", Err: errors.New("AADSTS123456: something")}, nil, exitToken, "token", []string{"error?code=123456"}},
-		{"drop 413", nil, []azmon.Drop{{Reason: "rejected by the service: status 413 ContentLengthLimitExceeded: too big"}}, exitRefused, "ingestion", []string{"413", "300 bytes", "proxy"}},
-		{"drop 400", nil, []azmon.Drop{{Reason: "rejected by the service: status 400 InvalidContent: bad"}}, exitRefused, "ingestion", []string{"invalid data"}},
-		{"drop too large", nil, []azmon.Drop{{Reason: "larger than max_request_bytes (1024) on its own"}}, exitRefused, "ingestion", []string{"max_request_bytes"}},
+		{"drop 413", nil, []azmon.Drop{{Reason: "rejected by the service: status 413 ContentLengthLimitExceeded: too big", Err: &azmon.StatusError{Status: 413, Code: "ContentLengthLimitExceeded", Message: "too big"}}}, exitRefused, "ingestion", []string{"413", "300 bytes", "proxy"}},
+		{"drop 400", nil, []azmon.Drop{{Reason: "rejected by the service: status 400 InvalidContent: bad", Err: &azmon.StatusError{Status: 400, Code: "InvalidContent", Message: "bad"}}}, exitRefused, "ingestion", []string{"invalid data"}},
+		{"drop too large", nil, []azmon.Drop{{Reason: "record of 2000 bytes is larger than max_request_bytes (1024) on its own", Err: &azmon.TooLargeError{Bytes: 2000, Limit: 1024}}}, exitRefused, "ingestion", []string{"max_request_bytes"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -339,14 +340,17 @@ func TestDiagnose(t *testing.T) {
 			}
 		})
 	}
-	if got := classifyLogError(`token for scope s: AADSTS7000215 (x): y`); got != exitToken {
-		t.Errorf("classifyLogError(token) = %d", got)
-	}
-	if got := classifyLogError(`2 of 3 requests failed, first: status 403 OperationFailed: no`); got != exitRefused {
-		t.Errorf("classifyLogError(403) = %d", got)
-	}
-	if got := classifyLogError(`post to https://x: dial tcp: connection refused`); got != exitNetwork {
-		t.Errorf("classifyLogError(net) = %d", got)
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{&azmon.TokenError{Scope: "s", Err: errors.New("AADSTS7000215: Invalid client secret provided.")}, exitToken},
+		{fmt.Errorf("2 of 3 requests failed, first: %w", &azmon.StatusError{Status: 403, Code: "OperationFailed"}), exitRefused},
+		{errors.New("post to https://x: dial tcp: connection refused"), exitNetwork},
+	} {
+		if got := classifyError(tc.err); got != tc.want {
+			t.Errorf("classifyError(%v) = %d, want %d", tc.err, got, tc.want)
+		}
 	}
 }
 

@@ -93,37 +93,6 @@ func isGUID(s string) bool {
 	return true
 }
 
-// statusIn finds "status NNN Code" (a StatusError's text) in s.
-func statusIn(s string) (int, string) {
-	i := strings.Index(s, "status ")
-	if i < 0 {
-		return 0, ""
-	}
-	f := strings.Fields(s[i+len("status "):])
-	if len(f) == 0 {
-		return 0, ""
-	}
-	n, err := strconv.Atoi(strings.TrimSuffix(f[0], ":"))
-	if err != nil || strings.HasSuffix(f[0], ":") || len(f) < 2 {
-		return n, ""
-	}
-	return n, strings.TrimSuffix(f[1], ":")
-}
-
-// numberAfter returns the digits that follow the first prefix in s, "" if none.
-func numberAfter(s, prefix string) string {
-	i := strings.Index(s, prefix)
-	if i < 0 {
-		return ""
-	}
-	j := i + len(prefix)
-	k := j
-	for k < len(s) && s[k] >= '0' && s[k] <= '9' {
-		k++
-	}
-	return s[j:k]
-}
-
 // host is the host part of an https URL.
 func host(u string) string {
 	h := strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
@@ -182,7 +151,7 @@ func diagnose(err error, drops []azmon.Drop, t target) diagnosis {
 	}
 	var te *azmon.TokenError
 	if errors.As(err, &te) {
-		if numberAfter(err.Error(), "AADSTS") == "" {
+		if te.Code() == "" {
 			if kind := netKind(err); kind != "" {
 				return diagnoseNet(err, kind, "token", t.Authority, t)
 			}
@@ -211,8 +180,8 @@ func diagnoseToken(err error, t target) diagnosis {
 		d.Said = clip(msg, 400)
 	}
 	code := ""
-	if n := numberAfter(msg, "AADSTS"); n != "" {
-		code = "AADSTS" + n
+	if te := (*azmon.TokenError)(nil); errors.As(err, &te) {
+		code = te.Code()
 	}
 	d.Code = code
 	app := fmt.Sprintf("the app registration (client_id %s)", t.ClientID)
@@ -353,20 +322,21 @@ func diagnose413(d diagnosis, t target) diagnosis {
 
 // diagnoseDrop explains a record the client gave up on alone.
 func diagnoseDrop(dr azmon.Drop, t target) diagnosis {
-	d := diagnosis{Exit: exitRefused, Stage: "ingestion", Said: strings.TrimPrefix(dr.Reason, "rejected by the service: ")}
-	if strings.Contains(dr.Reason, "status 413") {
-		return diagnose413(d, t)
-	}
-	d.Status, d.Code = statusIn(dr.Reason)
-	if d.Status == 0 {
-		d.Status = 400
+	d := diagnosis{Exit: exitRefused, Stage: "ingestion", Said: strings.TrimPrefix(dr.Reason, "rejected by the service: "), Status: 400}
+	var se *azmon.StatusError
+	if errors.As(dr.Err, &se) {
+		if se.Status == 413 {
+			return diagnose413(d, t)
+		}
+		d.Status, d.Code = se.Status, se.Code
 	}
 	d.Problem = "the service refused the sample event as invalid data"
 	d.Advice = []string{
 		"The stream's declaration must accept the record: for schema keeper, TimeGenerated datetime, audit_event, remote_address, category, client_version and username string, enterprise_id int, timestamp datetime, data dynamic (see deploy/azure/keeper-logs.json).",
 		"With schema raw the stream must accept the records' fields as they are.",
 	}
-	if strings.Contains(dr.Reason, "larger than max_request_bytes") {
+	var tl *azmon.TooLargeError
+	if errors.As(dr.Err, &tl) {
 		d.Problem = "the sample event is larger than max_request_bytes"
 		d.Advice = []string{"Raise max_request_bytes (at most 1048576)."}
 	}
@@ -465,18 +435,20 @@ func diagnoseNet(err error, kind, stage, url string, t target) diagnosis {
 	return d
 }
 
-// classifyLogError maps the error text of the plugin's log line to an exit
-// code, for send, which sees only Fluent Bit result codes.
-func classifyLogError(msg string) int {
+// classifyError turns the error of a chunk the plugin gave up on into an
+// exit code: no token, refused by the service, or the network.
+func classifyError(err error) int {
+	var te *azmon.TokenError
+	var se *azmon.StatusError
 	switch {
-	case msg == "":
+	case err == nil:
 		return exitNetwork
-	case strings.Contains(msg, "token for scope"):
-		if netKind(errors.New(msg)) != "" {
+	case errors.As(err, &te):
+		if netKind(err) != "" {
 			return exitNetwork
 		}
 		return exitToken
-	case len(numberAfter(msg, "status ")) == 3:
+	case errors.As(err, &se):
 		return exitRefused
 	}
 	return exitNetwork

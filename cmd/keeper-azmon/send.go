@@ -129,7 +129,7 @@ func (a *app) send(ctx context.Context, args []string) int {
 	case errors.As(runErr, &gaveUp):
 		fmt.Fprintf(a.stderr, "keeper-azmon send: stopped: %v\n", gaveUp)
 		fmt.Fprintf(a.stderr, "  run `keeper-azmon check -c %s` for a diagnosis\n", o.file)
-		return classifyLogError(gaveUp.lastErr)
+		return classifyError(gaveUp.lastErr)
 	case runErr != nil:
 		fmt.Fprintf(a.stderr, "keeper-azmon send: %v\n", runErr)
 		return exitConfig
@@ -154,13 +154,13 @@ type sendRun struct {
 // gaveUpError is a chunk still not delivered after its retries.
 type gaveUpError struct {
 	first, last, retries int
-	lastErr              string
+	lastErr              error
 }
 
 func (e *gaveUpError) Error() string {
 	s := fmt.Sprintf("the chunk of lines %d-%d was not delivered after %d retries; lines from %d on were not sent", e.first, e.last, e.retries, e.first)
-	if e.lastErr != "" {
-		s += ": " + e.lastErr
+	if e.lastErr != nil {
+		s += ": " + e.lastErr.Error()
 	}
 	return s
 }
@@ -233,7 +233,8 @@ func (s *sendRun) flush(ctx context.Context, chunk []byte, events, first, last i
 	s.chunks++
 	wait := s.o.retryWait
 	for attempt := 0; ; attempt++ {
-		switch s.in.Flush(chunk, s.o.tag) {
+		rep := s.in.Deliver(chunk, s.o.tag)
+		switch rep.Code {
 		case plugin.OK:
 			s.prog.chunkDone(s.chunks, events, s.in.Stats()[0])
 			return nil
@@ -244,8 +245,7 @@ func (s *sendRun) flush(ctx context.Context, chunk []byte, events, first, last i
 			return nil
 		}
 		if attempt >= s.o.retries {
-			_, lastErr := s.tap.errors()
-			return &gaveUpError{first: first, last: last, retries: s.o.retries, lastErr: lastErr}
+			return &gaveUpError{first: first, last: last, retries: s.o.retries, lastErr: rep.Err}
 		}
 		s.prog.clear()
 		fmt.Fprintf(s.a.stderr, "chunk %d (lines %d-%d) not fully sent; retry %d of %d in %s\n", s.chunks, first, last, attempt+1, s.o.retries, wait)

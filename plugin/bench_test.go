@@ -1,0 +1,50 @@
+package plugin
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/keeper-azmon/keeper-azmon/azmon/azmontest"
+)
+
+// BenchmarkFlush measures a whole flush: convert, cut, gzip and post over
+// HTTPS on loopback to the emulator, which checks token, size and gzip but
+// does not decode the JSON (CountOnly), so that the numbers are mostly the
+// plugin's. It still runs on the same two cores. MB/s counts the JSON
+// delivered.
+func BenchmarkFlush(b *testing.B) {
+	s := azmontest.NewServer(azmontest.Options{CountOnly: true})
+	defer s.Close()
+	in, err := New(emulatorProps(s, "Custom-KeeperLogs_CL", "timeout", "60s"), Options{LogOutput: io.Discard, LogLevel: slog.LevelError, Summary: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Close()
+	const n = 10_000
+	chunk := keeperEvents(0, n)
+	// Warm up: token, connections, pools.
+	if in.Flush(chunk, "keeper") != OK {
+		b.Fatal("warm-up flush failed")
+	}
+	s.Reset()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if in.Flush(chunk, "keeper") != OK {
+			b.Fatal("flush failed")
+		}
+	}
+	b.StopTimer()
+	reqs := s.Requests()
+	var body, wire int
+	for _, r := range reqs {
+		body += r.BodyBytes
+		wire += r.WireBytes
+	}
+	b.SetBytes(int64(body / b.N))
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(body)/float64(len(reqs))/float64(in.client.MaxRequestBytes())*100, "%fill")
+	b.ReportMetric(float64(body)/float64(wire), "gzip-ratio")
+	b.ReportMetric(float64(len(reqs))/float64(b.N), "requests/flush")
+}
