@@ -1,0 +1,339 @@
+package convert
+
+import (
+	"fmt"
+	"hash/maphash"
+	"strings"
+	"sync"
+
+	"github.com/tinylib/msgp/msgp"
+)
+
+// Schema selects the JSON shape of a converted record.
+type Schema int
+
+const (
+	// Keeper is the Keeper / Sentinel shape (the default): TimeGenerated,
+	// the Keeper columns, and every other field inside "data".
+	Keeper Schema = iota
+	// Raw is the record as is, plus TimeGenerated.
+	Raw
+)
+
+// ParseSchema reads a schema name: "keeper" or "raw", case-insensitive;
+// "" means Keeper.
+func ParseSchema(s string) (Schema, error) {
+	switch v := strings.TrimSpace(s); {
+	case v == "", strings.EqualFold(v, "keeper"):
+		return Keeper, nil
+	case strings.EqualFold(v, "raw"):
+		return Raw, nil
+	}
+	return Keeper, fmt.Errorf("unknown schema %q (want keeper or raw)", s)
+}
+
+// String returns the schema's name as ParseSchema reads it.
+func (s Schema) String() string {
+	switch s {
+	case Keeper:
+		return "keeper"
+	case Raw:
+		return "raw"
+	}
+	return fmt.Sprintf("Schema(%d)", int(s))
+}
+
+// DefaultMaxFieldBytes is the per-value limit of the service (64 KiB).
+const DefaultMaxFieldBytes = 64 << 10
+
+// Options configure a Converter.
+type Options struct {
+	// Schema is the output shape; an unknown value means Keeper.
+	Schema Schema
+	// TimeKey names the record field holding the event time; "" means
+	// Fluent Bit's event time. The caller resolves defaults.
+	TimeKey string
+	// MaxFieldBytes limits string values: a longer one is cut, with a
+	// visible marker, to at most this many bytes. 0 (or less) means
+	// DefaultMaxFieldBytes; values below 64 are raised to 64.
+	MaxFieldBytes int
+}
+
+// Converter converts chunks. It is safe for concurrent use by many
+// goroutines (Fluent Bit `workers`).
+type Converter struct {
+	opts Options
+	pool sync.Pool // *encoder
+}
+
+// New returns a Converter for opts.
+func New(opts Options) *Converter {
+	if opts.Schema != Raw {
+		opts.Schema = Keeper
+	}
+	switch {
+	case opts.MaxFieldBytes <= 0:
+		opts.MaxFieldBytes = DefaultMaxFieldBytes
+	case opts.MaxFieldBytes < minFieldBytes:
+		opts.MaxFieldBytes = minFieldBytes
+	}
+	c := &Converter{opts: opts}
+	c.pool.New = func() any {
+		return &encoder{seed: maphash.MakeSeed(), maxField: opts.MaxFieldBytes}
+	}
+	return c
+}
+
+// Options returns the options in effect, defaults applied.
+func (c *Converter) Options() Options { return c.opts }
+
+// Records is a reusable list of JSON objects in one buffer.
+type Records struct {
+	buf  []byte
+	ends []int
+}
+
+// Len returns the number of records.
+func (r *Records) Len() int { return len(r.ends) }
+
+// Record returns the i-th JSON object, a sub-slice valid until Reset (its
+// capacity ends with it, so appending to it never touches the next one).
+func (r *Records) Record(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = r.ends[i-1]
+	}
+	return r.buf[start:r.ends[i]:r.ends[i]]
+}
+
+// Size returns the total JSON bytes of all records.
+func (r *Records) Size() int { return len(r.buf) }
+
+// Reset empties the list, keeping its capacity.
+func (r *Records) Reset() {
+	r.buf = r.buf[:0]
+	r.ends = r.ends[:0]
+}
+
+// Result says what Convert did with a chunk. Problem names a record by its
+// 0-based ordinal among the chunk's top-level objects (group markers
+// included) and its byte offset.
+type Result struct {
+	Records   int   // records appended to out
+	Skipped   int   // records that could not be converted (body not a map, bad ts, truncated tail)
+	Truncated int   // string values cut to MaxFieldBytes
+	Problem   error // the first skipped record's reason (record ordinal and what was wrong), nil if none
+}
+
+// status is what became of one top-level msgpack object of a chunk.
+type status int
+
+const (
+	converted status = iota // a record was written
+	marker                  // a group marker, skipped silently
+	skipped                 // not convertible; the next object follows
+	lost                    // not convertible and the chunk cannot be framed past it
+)
+
+// Convert appends one JSON object per record of chunk to out, in chunk
+// order, as the package documentation describes.
+//
+// The error is non-nil only when the chunk cannot be decoded at all: it is
+// non-empty and no record was recovered although some were skipped (a
+// chunk of group markers only is not an error). A chunk with some bad
+// records still yields the good ones; Result.Skipped and Result.Problem
+// tell about the rest, and a truncated or malformed tail counts as one
+// skipped record. An empty chunk gives zero records and no error. Output
+// is deterministic: the same chunk always gives the same bytes.
+func (c *Converter) Convert(chunk []byte, out *Records) (Result, error) {
+	var res Result
+	if len(chunk) == 0 {
+		return res, nil
+	}
+	e := c.pool.Get().(*encoder)
+	e.buf, e.truncated = out.buf, 0
+	for off, ord := 0, 0; off < len(chunk); ord++ {
+		mark, tr := len(e.buf), e.truncated
+		n, st, err := c.record(e, chunk[off:], ord, off)
+		switch st {
+		case converted:
+			out.ends = append(out.ends, len(e.buf))
+			res.Records++
+		case skipped, lost:
+			e.buf, e.truncated = e.buf[:mark], tr
+			res.Skipped++
+			if res.Problem == nil {
+				res.Problem = err
+			}
+		}
+		if st == lost {
+			break
+		}
+		off += n
+	}
+	res.Truncated = e.truncated
+	out.buf = e.buf
+	e.release()
+	c.pool.Put(e)
+	if res.Records == 0 && res.Skipped > 0 {
+		return res, fmt.Errorf("convert: no record of the %d-byte chunk could be decoded: %w", len(chunk), res.Problem)
+	}
+	return res, nil
+}
+
+// record converts the object at the start of rec (ordinal ord, at offset
+// off of the chunk) and returns its length.
+func (c *Converter) record(e *encoder, rec []byte, ord, off int) (int, status, error) {
+	n, b, err := msgp.ReadArrayHeaderBytes(rec)
+	if err != nil {
+		if errTooShort(err) {
+			return 0, lost, errorf(ord, off, "truncated (%d bytes left)", len(rec))
+		}
+		return 0, lost, errorf(ord, off, "%s where a record array was expected; the remaining %d bytes cannot be decoded", typeName(rec), len(rec))
+	}
+	if n != 2 {
+		return c.skipRecord(rec, ord, off, fmt.Sprintf("array of %d elements, want [header, body]", n))
+	}
+	ts := b
+	if kind(b) == msgp.ArrayType {
+		hn, hb, err := msgp.ReadArrayHeaderBytes(b)
+		if err != nil {
+			return c.skipRecord(rec, ord, off, err.Error())
+		}
+		if hn == 0 {
+			return c.skipRecord(rec, ord, off, "empty header array, want [ts, metadata]")
+		}
+		ts = hb
+	}
+	body, err := skip(b) // the header: ts, or [ts, metadata]
+	if err != nil {
+		return c.skipRecord(rec, ord, off, err.Error())
+	}
+	t, isMarker, why := eventTime(ts)
+	if isMarker {
+		return c.skipRecord(rec, ord, off, "")
+	}
+	if why != "" {
+		return c.skipRecord(rec, ord, off, why)
+	}
+	if kind(body) != msgp.MapType {
+		return c.skipRecord(rec, ord, off, fmt.Sprintf("body is %s, not a map", typeName(body)))
+	}
+	var rest []byte
+	if c.opts.Schema == Raw {
+		rest, err = c.raw(e, body, t)
+	} else {
+		rest, err = c.keeper(e, body, t)
+	}
+	if err != nil {
+		return c.skipRecord(rec, ord, off, err.Error())
+	}
+	return len(rec) - len(rest), converted, nil
+}
+
+// skipRecord reports the object at the start of rec as skipped for the
+// reason why ("" for a group marker), or as lost if it cannot be framed.
+func (c *Converter) skipRecord(rec []byte, ord, off int, why string) (int, status, error) {
+	n, err := skipLen(rec)
+	if err != nil {
+		if errTooShort(err) {
+			return 0, lost, errorf(ord, off, "truncated or malformed (%d bytes left): %v", len(rec), err)
+		}
+		return 0, lost, errorf(ord, off, "malformed msgpack (%d bytes left): %v", len(rec), err)
+	}
+	if why == "" {
+		return n, marker, nil
+	}
+	return n, skipped, errorf(ord, off, "%s", why)
+}
+
+// eventTime reads Fluent Bit's event time; a group marker reports
+// isMarker, an unusable value a reason.
+func eventTime(ts []byte) (t instant, isMarker bool, why string) {
+	var ok bool
+	switch kind(ts) {
+	case msgp.ExtensionType:
+		typ, p, _, err := readExt(ts)
+		if err != nil {
+			return t, false, "event time: " + err.Error()
+		}
+		if typ == 0 && len(p) == 8 && p[0] == 0xff && p[1] == 0xff && p[2] == 0xff && p[3]&0xfe == 0xfe {
+			return t, true, ""
+		}
+		if t, ok = extTime(typ, p); !ok {
+			return t, false, fmt.Sprintf("event time is an extension of type %d and %d bytes, not a time", typ, len(p))
+		}
+	case msgp.IntType:
+		v, _, err := msgp.ReadInt64Bytes(ts)
+		if err != nil {
+			return t, false, "event time: " + err.Error()
+		}
+		if v == -1 || v == -2 {
+			return t, true, ""
+		}
+		if t, ok = epochInt(v); !ok {
+			return t, false, fmt.Sprintf("event time %d is out of range", v)
+		}
+	case msgp.UintType, msgp.Float64Type, msgp.Float32Type:
+		if t, ok = valueTime(ts); !ok {
+			return t, false, "event time is out of range"
+		}
+	default:
+		return t, false, fmt.Sprintf("event time is %s, want an EventTime, integer or float", typeName(ts))
+	}
+	return t, false, ""
+}
+
+// keyName returns the bytes of a str or bin map key.
+func keyName(b []byte) ([]byte, bool) {
+	off, n, ok := strHeader(b)
+	if !ok {
+		return nil, false
+	}
+	return b[off : off+n], true
+}
+
+// timeGenerated is the JSON key every record starts with.
+const timeGenerated = "TimeGenerated"
+
+// raw writes the Raw shape of the map at the start of body.
+func (c *Converter) raw(e *encoder, body []byte, t instant) ([]byte, error) {
+	n, b, err := msgp.ReadMapHeaderBytes(body)
+	if err != nil {
+		return body, err
+	}
+	e.buf = append(e.buf, `{"`+timeGenerated+`":"`...)
+	tpos := len(e.buf)
+	e.buf = appendMillis(e.buf, t)
+	e.buf = append(e.buf, '"')
+	set := e.set(1)
+	first, timeSeen := false, c.opts.TimeKey == ""
+	for ; n > 0; n-- {
+		if name, ok := keyName(b); ok {
+			isTime := !timeSeen && string(name) == c.opts.TimeKey
+			if isTime || string(name) == timeGenerated {
+				v, err := skip(b)
+				if err != nil {
+					return b, err
+				}
+				if isTime {
+					timeSeen = true
+					if tt, ok := valueTime(v); ok {
+						_ = appendMillis(e.buf[tpos:tpos], tt) // overwrite in place
+					}
+				}
+				if string(name) == timeGenerated {
+					if b, err = skip(v); err != nil {
+						return b, err
+					}
+					continue
+				}
+			}
+		}
+		if b, err = e.member(b, 1, set, &first); err != nil {
+			return b, err
+		}
+	}
+	e.buf = append(e.buf, '}')
+	return b, nil
+}
