@@ -347,7 +347,7 @@ const maxAttempts = 4
 // split, dropped or the error is one that only a later flush can fix.
 func (s *sender) deliver(ctx context.Context, idx []int, split bool) error {
 	c := s.c
-	body := c.encode(s.recs, idx)
+	body, jsonBytes := c.encode(s.recs, idx)
 	defer c.bufPool.Put(body)
 	refreshed := false
 	for attempt := 1; ; attempt++ {
@@ -358,7 +358,7 @@ func (s *sender) deliver(ctx context.Context, idx []int, split bool) error {
 				s.done[i] = true
 			}
 			s.accepted += len(idx)
-			s.bytes += body.Len()
+			s.bytes += jsonBytes
 			return nil
 		}
 		var se *StatusError
@@ -435,32 +435,37 @@ func fits(ctx context.Context, d time.Duration) bool {
 }
 
 // encode writes the records idx as one JSON array, compressed when
-// configured.
-func (c *Client) encode(recs Records, idx []int) *bytes.Buffer {
-	raw := c.getBuf()
-	raw.WriteByte('[')
-	for k, i := range idx {
-		if k > 0 {
-			raw.WriteByte(',')
+// configured (straight into the compressor, with no uncompressed copy), and
+// returns the body and the size of its JSON.
+func (c *Client) encode(recs Records, idx []int) (body *bytes.Buffer, jsonBytes int) {
+	body = c.getBuf()
+	var w io.Writer = body
+	var gz *gzip.Writer
+	if c.cfg.Gzip {
+		gz, _ = c.gzPool.Get().(*gzip.Writer)
+		if gz == nil {
+			gz, _ = gzip.NewWriterLevel(body, gzip.BestSpeed)
+		} else {
+			gz.Reset(body)
 		}
-		raw.Write(recs.Record(i))
+		w = gz
 	}
-	raw.WriteByte(']')
-	if !c.cfg.Gzip {
-		return raw
+	// Writes to a bytes.Buffer, and so to a gzip.Writer over one, cannot fail.
+	sep := []byte{'['}
+	for _, i := range idx {
+		w.Write(sep)
+		rec := recs.Record(i)
+		w.Write(rec)
+		jsonBytes += 1 + len(rec)
+		sep[0] = ','
 	}
-	z := c.getBuf()
-	gz, _ := c.gzPool.Get().(*gzip.Writer)
-	if gz == nil {
-		gz, _ = gzip.NewWriterLevel(z, gzip.BestSpeed)
-	} else {
-		gz.Reset(z)
+	w.Write([]byte{']'})
+	jsonBytes++
+	if gz != nil {
+		gz.Close()
+		c.gzPool.Put(gz)
 	}
-	gz.Write(raw.Bytes())
-	gz.Close()
-	c.gzPool.Put(gz)
-	c.bufPool.Put(raw)
-	return z
+	return body, jsonBytes
 }
 
 func (c *Client) getBuf() *bytes.Buffer {

@@ -90,7 +90,13 @@ func TestSendDeliversUnderTheLimit(t *testing.T) {
 			}
 			// Requests arrive in any order (they run in parallel), and every
 			// one but the last of the plan is nearly full.
-			short := 0
+			short, body := 0, 0
+			for _, r := range s.Requests() {
+				body += r.BodyBytes
+			}
+			if out.Bytes != body {
+				t.Errorf("Outcome.Bytes = %d, the emulator received %d bytes of JSON", out.Bytes, body)
+			}
 			for i, r := range s.Requests() {
 				if r.BodyBytes > azmon.DefaultMaxRequestBytes || r.Gzip != gz || r.APIVersion != azmon.APIVersion {
 					t.Errorf("request %d: %+v", i, r)

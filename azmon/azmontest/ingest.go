@@ -240,7 +240,7 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request, parts []str
 	if b.dataN >= 0 {
 		rec.BodyBytes = int(b.dataN)
 	}
-	if b.data != nil {
+	if b.data != nil && !s.Opts.CountOnly {
 		rec.Records = countRecords(b.data)
 	}
 	if b.readErr != nil {
