@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -219,5 +220,75 @@ func TestSecretNeverLogged(t *testing.T) {
 		if strings.Contains(out, secret) {
 			t.Errorf("secret found in output:\n%s", out)
 		}
+	}
+}
+
+// TestCloseCancelsFlushInFlight: Fluent Bit's exit callbacks must return
+// promptly even while a flush waits on a hung service, and that flush
+// answers retry, keeping its chunk.
+func TestCloseCancelsFlushInFlight(t *testing.T) {
+	s := azmontest.NewServer(azmontest.Options{})
+	defer s.Close()
+	in, err := New(emulatorProps(s, "Custom-KeeperLogs_CL", "timeout", "10m"), Options{LogOutput: io.Discard, Summary: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Script(azmontest.Fault{Delay: time.Hour})
+	result := make(chan Code, 1)
+	go func() { result <- in.Flush(keeperEvents(0, 10), "keeper") }()
+	for len(s.Requests()) == 0 && s.TokenRequests() == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // the request is on the wire
+	closed := make(chan struct{})
+	go func() { in.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(time.Minute):
+		t.Fatal("Close did not return while a flush was in flight")
+	}
+	select {
+	case code := <-result:
+		if code != Retry {
+			t.Errorf("cancelled flush = %d, want Retry", code)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the flush in flight was not cancelled by Close")
+	}
+	if code := in.Flush(keeperEvents(0, 1), "keeper"); code != Retry {
+		t.Errorf("flush after Close = %d, want Retry", code)
+	}
+}
+
+// TestStartAndSummaryLines: one line at start naming where records go and
+// how, no secret; a periodic summary with the counters.
+func TestStartAndSummaryLines(t *testing.T) {
+	s := azmontest.NewServer(azmontest.Options{})
+	defer s.Close()
+	logs := &syncBuffer{}
+	in, err := New(emulatorProps(s, "Custom-KeeperLogs_CL"), Options{ID: "keeper_azmon.7", LogOutput: logs, LogLevel: slog.LevelInfo, Summary: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	if code := in.Flush(keeperEvents(0, 25), "keeper"); code != OK {
+		t.Fatalf("flush = %d", code)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(logs.String(), "summary") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	out := logs.String()
+	for _, want := range []string{
+		"[output:keeper_azmon:keeper_azmon.7] started",
+		"dcr=" + s.Opts.DCRID, "stream=Custom-KeeperLogs_CL", "auth=client_secret", "schema=keeper",
+		"summary records=25 requests=1",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, s.Opts.ClientSecret) {
+		t.Error("the secret is in the log")
 	}
 }
