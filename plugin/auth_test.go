@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keeper-azmon/keeper-azmon/azmon/azmontest"
+	"github.com/keeper-azmon/keeper-azmon/internal/testkit"
 )
 
 // authProps are the emulator's endpoint and CA with no credential at all.
@@ -66,10 +67,9 @@ func TestAuthWorkloadIdentityRotation(t *testing.T) {
 	s := azmontest.NewServer(azmontest.Options{TokenLifetime: 2 * time.Second})
 	defer s.Close()
 	file := s.WriteTokenFile(s.FederatedToken(3 * time.Second))
-	t.Setenv("AZURE_FEDERATED_TOKEN_FILE", file)
-	t.Setenv("AZURE_CLIENT_ID", s.Opts.ClientID)
-	t.Setenv("AZURE_TENANT_ID", s.Opts.TenantID)
-	t.Setenv("AZURE_AUTHORITY_HOST", s.AuthorityHost())
+	for k, v := range testkit.WorkloadIdentityEnv(s, file) {
+		t.Setenv(k, v)
+	}
 	props := authProps(s, "authority_host", "<unset>")
 	in, logs := newInstance(t, props)
 	mustFlush(t, in, 0, 5)

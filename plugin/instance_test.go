@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,42 +12,18 @@ import (
 
 	"github.com/keeper-azmon/keeper-azmon/azmon/azmontest"
 	"github.com/keeper-azmon/keeper-azmon/convert/chunktest"
+	"github.com/keeper-azmon/keeper-azmon/internal/testkit"
 )
 
-// syncBuffer collects log output from concurrent flushes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func emulatorProps(s *azmontest.Server, stream string, kv ...string) MapProperties {
-	p := MapProperties{
-		"tenant_id":      s.Opts.TenantID,
-		"client_id":      s.Opts.ClientID,
-		"client_secret":  s.Opts.ClientSecret,
-		"authority_host": s.AuthorityHost(),
-		"endpoint_url":   s.EndpointURL(stream),
-		"ca_file":        s.CAFile,
-		"timeout":        "10s",
-	}
+	p := MapProperties(testkit.Properties(s, stream))
+	p["timeout"] = "10s"
 	return with(p, kv...)
 }
 
-func newInstance(t *testing.T, p MapProperties) (*Instance, *syncBuffer) {
+func newInstance(t *testing.T, p MapProperties) (*Instance, *testkit.SyncBuffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	in, err := New(p, Options{ID: "keeper_azmon.test", LogOutput: logs, LogLevel: slog.LevelDebug, Summary: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -265,7 +240,7 @@ func TestCloseCancelsFlushInFlight(t *testing.T) {
 func TestStartAndSummaryLines(t *testing.T) {
 	s := azmontest.NewServer(azmontest.Options{})
 	defer s.Close()
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	in, err := New(emulatorProps(s, "Custom-KeeperLogs_CL"), Options{ID: "keeper_azmon.7", LogOutput: logs, LogLevel: slog.LevelInfo, Summary: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

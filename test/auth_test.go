@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keeper-azmon/keeper-azmon/azmon/azmontest"
+	"github.com/keeper-azmon/keeper-azmon/internal/testkit"
 )
 
 // noCredential is the emulator's endpoint and CA with no credential at all,
@@ -49,10 +50,9 @@ func TestAuthModes(t *testing.T) {
 		}, "client_certificate"},
 		{"workload_identity", azmontest.Options{}, func(t *testing.T, s *azmontest.Server) []prop {
 			// What the AKS webhook injects into the pod.
-			t.Setenv("AZURE_FEDERATED_TOKEN_FILE", s.WriteTokenFile(s.FederatedToken(time.Hour)))
-			t.Setenv("AZURE_CLIENT_ID", s.Opts.ClientID)
-			t.Setenv("AZURE_TENANT_ID", s.Opts.TenantID)
-			t.Setenv("AZURE_AUTHORITY_HOST", s.AuthorityHost())
+			for k, v := range testkit.WorkloadIdentityEnv(s, s.WriteTokenFile(s.FederatedToken(time.Hour))) {
+				t.Setenv(k, v)
+			}
 			return noCredential(s, prop{"authority_host", unset})
 		}, "workload_identity"},
 		{"managed_identity", azmontest.Options{}, func(t *testing.T, s *azmontest.Server) []prop {
@@ -90,12 +90,12 @@ func TestWorkloadIdentityTokenRotation(t *testing.T) {
 	s := azmontest.NewServer(azmontest.Options{TokenLifetime: 2 * time.Second})
 	defer s.Close()
 	file := s.WriteTokenFile(s.FederatedToken(3 * time.Second))
-	t.Setenv("AZURE_FEDERATED_TOKEN_FILE", file)
-	t.Setenv("AZURE_CLIENT_ID", s.Opts.ClientID)
-	t.Setenv("AZURE_TENANT_ID", s.Opts.TenantID)
+	for k, v := range testkit.WorkloadIdentityEnv(s, file) {
+		t.Setenv(k, v)
+	}
 	h := startHost(t)
 	h.register()
-	h.mustInstance("a", noCredential(s, prop{"auth", "workload_identity"}))
+	h.mustInstance("a", noCredential(s, prop{"auth", "workload_identity"}, prop{"authority_host", unset}))
 	first := genEvents("before", 20, 1)
 	if rc := h.flush("a", "keeper.events", chunkOf(formats[0], first)); rc != flbOK {
 		t.Fatalf("flush before rotation = %s\n%s", rcName(rc), h.log())

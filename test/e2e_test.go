@@ -724,16 +724,8 @@ func TestFaults(t *testing.T) {
 				r.events = append(r.events[:10:10], append([]object{big}, r.events[10:]...)...)
 				r.chunk = chunkV2(r.events)
 			},
-			want: []int{flbOK},
-			wantIDs: func(r *run) []string {
-				var ids []string
-				for _, id := range idsOf(r.events) {
-					if id != "faults-big-000000" {
-						ids = append(ids, id)
-					}
-				}
-				return ids
-			},
+			want:    []int{flbOK},
+			wantIDs: func(r *run) []string { return idsExcept(r.events, "faults-big-000000") },
 			after: func(r *run) {
 				wantLogged(r.t, r.h, r.mark, "a dropped record")
 				wantNoBodyOver(r.t, r.s, maxBody)
@@ -749,15 +741,7 @@ func TestFaults(t *testing.T) {
 			},
 			want:     []int{flbOK},
 			optional: []string{"faults-big-000000"},
-			wantIDs: func(r *run) []string {
-				var ids []string
-				for _, id := range idsOf(r.events) {
-					if id != "faults-big-000000" {
-						ids = append(ids, id)
-					}
-				}
-				return ids
-			},
+			wantIDs:  func(r *run) []string { return idsExcept(r.events, "faults-big-000000") },
 			after: func(r *run) {
 				wantLogged(r.t, r.h, r.mark, "a cut or dropped record")
 				wantNoBodyOver(r.t, r.s, maxBody)
@@ -982,4 +966,15 @@ func TestShutdown(t *testing.T) {
 	}
 	h.ok("unregister")
 	checkExactlyOnce(t, append(s.Rows(streamKeeper), s.Rows(streamRaw)...), idsOf(evs))
+}
+
+// idsExcept is idsOf(events) without the id left out.
+func idsExcept(events []object, leftOut string) []string {
+	var ids []string
+	for _, id := range idsOf(events) {
+		if id != leftOut {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }

@@ -264,6 +264,21 @@ static int do_flush(struct instance *in, const char *tag, const void *data, size
     return ret;
 }
 
+/* memset through a volatile pointer: a poisoning store right before free()
+ * is otherwise a dead store the compiler may drop. */
+static void *(*volatile poison_memset)(void *, int, size_t) = memset;
+
+/* Flushes buf, then poisons and frees it: the chunk is gone after the
+ * flush returns, as in Fluent Bit; this catches a plugin that kept it. */
+static int flush_and_free(struct instance *in, const char *tag, char *buf, size_t len)
+{
+    int rc = do_flush(in, tag, buf, len);
+
+    poison_memset(buf, POISON, len);
+    free(buf);
+    return rc;
+}
+
 /* Splits off the next space-separated token of *s. */
 static char *next_token(char **s)
 {
@@ -500,10 +515,7 @@ static void cmd_flush(char *rest)
         answer("error cannot read %s: %s", file, strerror(errno));
         return;
     }
-    rc = do_flush(in, tag, buf, len);
-    /* The chunk is gone after the flush returns; catch anyone who kept it. */
-    memset(buf, POISON, len);
-    free(buf);
+    rc = flush_and_free(in, tag, buf, len);
     answer("flush %d", rc);
 }
 
@@ -521,9 +533,7 @@ static void *pflush_worker(void *arg)
 {
     struct pflush_job *j = arg;
 
-    j->rc = do_flush(j->in, j->tag, j->buf, j->len);
-    memset(j->buf, POISON, j->len);
-    free(j->buf);
+    j->rc = flush_and_free(j->in, j->tag, j->buf, j->len);
     j->buf = NULL;
     return NULL;
 }

@@ -6,7 +6,6 @@ package test
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/keeper-azmon/keeper-azmon/internal/testkit"
 )
 
 // Fluent Bit's flush result codes.
@@ -49,36 +50,12 @@ func hostPaths(t testing.TB) (hostBin, plugin string) {
 	return hostBin, plugin
 }
 
-// lockedBuffer collects the host's stderr: the plugin's log lines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *lockedBuffer) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
-}
-
 type host struct {
 	t      testing.TB
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	lines  chan string
-	stderr *lockedBuffer
+	stderr *testkit.SyncBuffer
 	exited chan struct{} // closed once the process is gone
 	err    error         // its wait status, valid after exited
 	dir    string
@@ -102,7 +79,7 @@ func startHostWith(t testing.TB, hostBin, plugin string) *host {
 	h := &host{
 		t:      t,
 		lines:  make(chan string, 16),
-		stderr: &lockedBuffer{},
+		stderr: &testkit.SyncBuffer{},
 		exited: make(chan struct{}),
 		dir:    t.TempDir(),
 	}

@@ -8,28 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/keeper-azmon/keeper-azmon/internal/testkit"
 )
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // waitFor polls cond until it holds; it fails the test after a generous
 // bound (a readiness wait, not a timing assertion).
@@ -70,7 +53,7 @@ func TestEmulatorCommand(t *testing.T) {
 	envFile, rowsFile := filepath.Join(dir, "emulator.env"), filepath.Join(dir, "rows.jsonl")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out := &syncBuffer{}
+	out := &testkit.SyncBuffer{}
 	a := &app{stdin: strings.NewReader(""), stdout: out, stderr: out, getenv: func(string) string { return "" }}
 	done := make(chan int, 1)
 	go func() { done <- a.run(ctx, []string{"emulator", "-env-file", envFile, "-rows-file", rowsFile}) }()

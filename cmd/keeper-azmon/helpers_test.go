@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/keeper-azmon/keeper-azmon/azmon/azmontest"
+
+	"github.com/keeper-azmon/keeper-azmon/internal/testkit"
 )
 
 // result is what one run of the command printed and returned.
@@ -48,17 +50,9 @@ func newEmulator(t *testing.T) *azmontest.Server {
 
 // emulatorProps is a working keeper_azmon output for stream of s.
 func emulatorProps(s *azmontest.Server, stream string) map[string]string {
-	return map[string]string{
-		"Name":           "keeper_azmon",
-		"Match":          "keeper.*",
-		"tenant_id":      s.Opts.TenantID,
-		"client_id":      s.Opts.ClientID,
-		"client_secret":  s.Opts.ClientSecret,
-		"authority_host": s.AuthorityHost(),
-		"endpoint_url":   s.EndpointURL(stream),
-		"ca_file":        s.CAFile,
-		"timeout":        "10s",
-	}
+	p := testkit.Properties(s, stream)
+	p["Name"], p["Match"], p["timeout"] = "keeper_azmon", "keeper.*", "10s"
+	return p
 }
 
 // classicConf writes a classic configuration with one [OUTPUT] of props
