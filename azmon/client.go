@@ -85,13 +85,12 @@ func (e *TooLargeError) Error() string {
 
 // Client posts records to one DCR stream. It is safe for concurrent use.
 type Client struct {
-	cfg     Config
-	url     string
-	http    *http.Client
-	tokens  *tokenSource
-	log     *slog.Logger
-	gzPool  sync.Pool
-	bufPool sync.Pool
+	cfg    Config
+	url    string
+	http   *http.Client
+	tokens *tokenSource
+	log    *slog.Logger
+	gzPool sync.Pool
 }
 
 // New checks cfg and builds a client. It makes no network call.
@@ -175,7 +174,13 @@ func newHTTPClient(caFile, proxy string, conns int) (*http.Client, error) {
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
-	return &http.Client{Transport: tr}, nil
+	return &http.Client{
+		Transport: tr,
+		// A redirect is never success: following it would turn the POST
+		// into a GET (a captive portal's 200 would count as delivered) and
+		// carry the bearer token along.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}, nil
 }
 
 // proxyForRequest adapts a URL-based proxy function to http.Transport.
@@ -276,7 +281,8 @@ func (c *Client) Send(ctx context.Context, recs Records, done []bool) Outcome {
 func needsOperator(err error) bool {
 	var te *TokenError
 	if errors.As(err, &te) {
-		return true
+		// A refresh cut short by a deadline says nothing about the others.
+		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 	}
 	var se *StatusError
 	if errors.As(err, &se) {
@@ -348,7 +354,6 @@ const maxAttempts = 4
 func (s *sender) deliver(ctx context.Context, idx []int, split bool) error {
 	c := s.c
 	body, jsonBytes := c.encode(s.recs, idx)
-	defer c.bufPool.Put(body)
 	refreshed := false
 	for attempt := 1; ; attempt++ {
 		err := c.post(ctx, body.Bytes())
@@ -366,7 +371,7 @@ func (s *sender) deliver(ctx context.Context, idx []int, split bool) error {
 			s.requests++
 		}
 		switch {
-		case se != nil && se.Status == 413, se != nil && se.Status == 400 && !se.configProblem():
+		case se != nil && se.Status == 413, se != nil && se.dataProblem():
 			if len(idx) == 1 {
 				s.done[idx[0]] = true
 				s.drops = append(s.drops, Drop{Record: idx[0], Bytes: len(s.recs.Record(idx[0])), Reason: "rejected by the service: " + se.Error(), Err: se})
@@ -437,8 +442,19 @@ func fits(ctx context.Context, d time.Duration) bool {
 // encode writes the records idx as one JSON array, compressed when
 // configured (straight into the compressor, with no uncompressed copy), and
 // returns the body and the size of its JSON.
+//
+// The body is not pooled: net/http may still be writing it after Do
+// returns (an early answer, a cancel), and a new buffer per request costs
+// little next to the request.
 func (c *Client) encode(recs Records, idx []int) (body *bytes.Buffer, jsonBytes int) {
-	body = c.getBuf()
+	size := 1
+	for _, i := range idx {
+		size += len(recs.Record(i)) + 1
+	}
+	if c.cfg.Gzip {
+		size = size/6 + 512 // Keeper JSON compresses about 10:1 at BestSpeed
+	}
+	body = bytes.NewBuffer(make([]byte, 0, size))
 	var w io.Writer = body
 	var gz *gzip.Writer
 	if c.cfg.Gzip {
@@ -466,15 +482,6 @@ func (c *Client) encode(recs Records, idx []int) (body *bytes.Buffer, jsonBytes 
 		c.gzPool.Put(gz)
 	}
 	return body, jsonBytes
-}
-
-func (c *Client) getBuf() *bytes.Buffer {
-	b, _ := c.bufPool.Get().(*bytes.Buffer)
-	if b == nil {
-		return new(bytes.Buffer)
-	}
-	b.Reset()
-	return b
 }
 
 // post sends one body and turns every answer but success into an error.
@@ -508,10 +515,25 @@ func (c *Client) post(ctx context.Context, body []byte) error {
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	se := &StatusError{Status: resp.StatusCode, token: token}
 	se.Code, se.Message = parseErrorBody(msg)
+	if se.Code == "" {
+		se.Code = resp.Header.Get("x-ms-error-code")
+	}
+	if loc := resp.Header.Get("Location"); resp.StatusCode/100 == 3 && loc != "" {
+		se.Message = "redirected to " + redactQuery(mustURL(loc))
+	}
 	if ra := resp.Header.Get("Retry-After"); ra != "" {
 		se.RetryAfter = parseRetryAfter(ra)
 	}
 	return se
+}
+
+// mustURL parses a URL for a message, keeping the raw text if it is not one.
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		return &url.URL{Opaque: s}
+	}
+	return u
 }
 
 // unwrapURLError drops net/http's "Post "url":" prefix, which repeats the URL.

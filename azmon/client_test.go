@@ -141,6 +141,8 @@ func TestSendFaults(t *testing.T) {
 			s := fmt.Sprint(r["seq"])
 			return s == "3" || s == "7"
 		}, accepted: 8, dropped: 2},
+		{name: "a redirect is not success", faults: []azmontest.Fault{{Status: 302, Foreign: true}}, wantErr: true},
+		{name: "a 400 with no service code is retried, not dropped", faults: []azmontest.Fault{{Status: 400, Foreign: true}}, wantErr: true},
 		{name: "persistent 500 gives up", faults: []azmontest.Fault{{Status: 500}, {Status: 500}, {Status: 500}, {Status: 500}}, wantErr: true},
 	}
 	for _, tc := range tests {

@@ -115,6 +115,8 @@ func (e *StatusError) Error() string {
 // hint tells an operator what usually fixes the error.
 func (e *StatusError) hint() string {
 	switch {
+	case e.Status/100 == 3:
+		return "the endpoint redirects: check the host in endpoint_url, and any proxy or captive portal on the way"
 	case e.Status == 401:
 		return "the token was refused: check tenant_id, cloud and scope"
 	case e.Status == 403:
@@ -144,6 +146,14 @@ func (e *StatusError) configProblem() bool {
 		}
 	}
 	return false
+}
+
+// dataProblem reports a 400 that the records themselves may cause: the
+// service named an error that is not about the configuration. A 400 with
+// no service code (from a proxy, say) is not taken as bad data, so that
+// no record is dropped for it.
+func (e *StatusError) dataProblem() bool {
+	return e.Status == 400 && e.Code != "" && !e.configProblem()
 }
 
 // parseErrorBody reads {"error":{"code":..,"message":..}} bodies.

@@ -2,6 +2,7 @@ package azmon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -28,6 +29,8 @@ type tokenSource struct {
 	fetchedAt  time.Time
 	refreshing chan struct{} // closed when the refresh under way ends
 	lastErr    error
+	failures   int       // refreshes failed in a row
+	retryAt    time.Time // no refresh before this while the token is usable
 }
 
 func newTokenSource(scope string, log *slog.Logger, newCred func() (azcore.TokenCredential, error)) *tokenSource {
@@ -53,12 +56,14 @@ func usable(tok azcore.AccessToken, now time.Time) bool {
 }
 
 // Token returns a bearer token, refreshing it when it is near expiry. A
-// failed refresh falls back to the cached token while it is still valid.
+// failed refresh falls back to the cached token while it is still valid,
+// and is not tried again before a backoff has passed, so that an Entra ID
+// outage costs one token call per backoff, not one per request.
 func (t *tokenSource) Token(ctx context.Context) (string, error) {
 	for {
 		t.mu.Lock()
 		now := t.now()
-		if t.fresh(t.tok, now) {
+		if t.fresh(t.tok, now) || (usable(t.tok, now) && now.Before(t.retryAt)) {
 			tok := t.tok.Token
 			t.mu.Unlock()
 			return tok, nil
@@ -76,7 +81,9 @@ func (t *tokenSource) Token(ctx context.Context) (string, error) {
 			if usable(tok, t.now()) {
 				return tok.Token, nil
 			}
-			if err != nil {
+			// Another flush's refresh cut short by its own deadline says
+			// nothing about this one: try again.
+			if err != nil && !isContextError(err) {
 				return "", err
 			}
 			continue
@@ -91,12 +98,17 @@ func (t *tokenSource) Token(ctx context.Context) (string, error) {
 		t.mu.Lock()
 		t.refreshing = nil
 		t.lastErr = err
-		if err == nil {
+		switch {
+		case err == nil:
 			t.tok, t.fetchedAt = tok, now
-		} else {
+			t.failures, t.retryAt = 0, time.Time{}
+		case !isContextError(err):
 			// Start the next attempt from a new credential, which reads
-			// secret and token files again (they may have been rotated).
+			// secret and token files again (they may have been rotated),
+			// after a backoff.
 			t.cred = nil
+			t.failures++
+			t.retryAt = now.Add(min(maxRefreshBackoff, time.Second<<min(t.failures, 6)))
 		}
 		old := t.tok
 		t.mu.Unlock()
@@ -110,6 +122,15 @@ func (t *tokenSource) Token(ctx context.Context) (string, error) {
 		}
 		return "", err
 	}
+}
+
+// maxRefreshBackoff bounds the wait between failed refreshes of a token
+// that is still valid.
+const maxRefreshBackoff = 30 * time.Second
+
+// isContextError reports an error caused by a cancelled or expired context.
+func isContextError(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 func (t *tokenSource) fetch(ctx context.Context, cred azcore.TokenCredential) (azcore.AccessToken, error) {

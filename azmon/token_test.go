@@ -121,3 +121,73 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+// TestTokenSourceBacksOffAfterFailedRefresh: while Entra ID fails and the
+// token is still valid, requests do not each cause a token call.
+func TestTokenSourceBacksOffAfterFailedRefresh(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	clock := func() time.Time { return now }
+	cred := &fakeCred{lifetime: time.Hour, now: clock}
+	ts := newTokenSource("scope", slog.New(slog.DiscardHandler), func() (azcore.TokenCredential, error) { return cred, nil })
+	ts.now = clock
+	ctx := context.Background()
+	ts.Token(ctx)
+	now = now.Add(56 * time.Minute) // stale, still valid
+	cred.fail.Store(true)
+	for range 100 {
+		if tok, err := ts.Token(ctx); err != nil || tok != "tok-1" {
+			t.Fatalf("Token = %q, %v; want the valid token", tok, err)
+		}
+	}
+	if got := cred.calls.Load(); got != 2 {
+		t.Errorf("%d token calls for 100 requests after a failed refresh, want 2 (one refresh)", got)
+	}
+	now = now.Add(maxRefreshBackoff)
+	cred.fail.Store(false)
+	if tok, _ := ts.Token(ctx); tok == "tok-1" {
+		t.Error("no refresh after the backoff")
+	}
+}
+
+// TestTokenSourceWaiterOutlivesRefresherDeadline: a flush whose deadline
+// cuts the shared refresh short must not fail the flushes waiting on it.
+func TestTokenSourceWaiterOutlivesRefresherDeadline(t *testing.T) {
+	release := make(chan struct{})
+	var calls atomic.Int32
+	cred := credFunc(func(ctx context.Context) (azcore.AccessToken, error) {
+		if calls.Add(1) == 1 {
+			select {
+			case <-ctx.Done():
+				return azcore.AccessToken{}, ctx.Err()
+			case <-release:
+			}
+		}
+		return azcore.AccessToken{Token: "fresh", ExpiresOn: time.Now().Add(time.Hour)}, nil
+	})
+	ts := newTokenSource("scope", slog.New(slog.DiscardHandler), func() (azcore.TokenCredential, error) { return cred, nil })
+
+	short, cancel := context.WithCancel(context.Background())
+	first := make(chan error, 1)
+	go func() { _, err := ts.Token(short); first <- err }()
+	for calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	second := make(chan string, 1)
+	go func() { tok, _ := ts.Token(context.Background()); second <- tok }()
+	time.Sleep(20 * time.Millisecond) // the second caller waits on the first's refresh
+	cancel()
+	if err := <-first; err == nil {
+		t.Error("the cancelled caller got a token")
+	}
+	if tok := <-second; tok != "fresh" {
+		t.Errorf("the waiting caller got %q, want a token of its own refresh", tok)
+	}
+	close(release)
+}
+
+// credFunc is a TokenCredential from a function.
+type credFunc func(ctx context.Context) (azcore.AccessToken, error)
+
+func (f credFunc) GetToken(ctx context.Context, _ policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	return f(ctx)
+}

@@ -21,6 +21,10 @@ type Fault struct {
 	// endpoint Code may be an AADSTS code ("AADSTS7000215" or "7000215") or an OAuth error
 	// string ("invalid_client").
 	Code, Message string
+	// Foreign answers as something between the client and the service
+	// would (a proxy, a load balancer, a captive portal): the status with a
+	// plain-text body and no service error code; a 3xx also gets a Location.
+	Foreign bool
 }
 
 // FaultMix injects random faults into ingestion requests that no scripted fault claims: each

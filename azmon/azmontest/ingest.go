@@ -257,6 +257,16 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request, parts []str
 		resetConn(w)
 		return
 	}
+	if f.Status != 0 && f.Foreign {
+		if f.Status/100 == 3 {
+			w.Header().Set("Location", "/captive-portal/login")
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(f.Status)
+		io.WriteString(w, http.StatusText(f.Status)+"\n")
+		log(f.Status, "")
+		return
+	}
 	if f.Status != 0 {
 		code, msg := defaultIngestError(f.Status, dcr)
 		if f.Status == http.StatusRequestEntityTooLarge {

@@ -492,6 +492,11 @@ func (s *Server) serveHTTPS(w http.ResponseWriter, r *http.Request) {
 		s.serveDiscovery(w, r, parts[0])
 	case len(parts) == 4 && parts[1] == "oauth2" && parts[2] == "v2.0" && parts[3] == "token":
 		s.serveToken(w, r, parts[0])
+	case r.URL.Path == "/captive-portal/login":
+		// Where a Foreign 3xx fault points: a page that answers 200 to
+		// anything, as a captive portal does.
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<html><body>Sign in to continue</body></html>\n")
 	default:
 		http.NotFound(w, r)
 	}
