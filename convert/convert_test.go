@@ -375,7 +375,7 @@ func TestTimeKey(t *testing.T) {
 		{"eventtime", time.Date(2030, 6, 1, 2, 3, 4, 5006007, time.UTC), "2030-06-01T02:03:04.005Z"},
 		{"timestamp ext", ext(-1, 0x67, 0x91, 0x9b, 0xdf), "2025-01-23T01:31:11.000Z"},
 		{"year 9999", "9999-12-31T23:59:59.999Z", "9999-12-31T23:59:59.999Z"},
-		{"year 0", "0000-01-01T00:00:00Z", "0000-01-01T00:00:00.000Z"},
+		{"year 1", "0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000Z"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -389,7 +389,7 @@ func TestTimeKey(t *testing.T) {
 		"", "yesterday", "2024-02-30T00:00:00Z", "2023-02-29", "2024-13-01", "2024-00-01", "2024-01-00",
 		"2024-01-01T24:00:00Z", "2024-01-01T23:60:00Z", "2024-01-01T23:59:60Z", "2024-01-01T23:59:59.Z",
 		"2024-01-01T23:59:59+2400", "2024-01-01T23:59:59Zjunk", "2024-01-01X23:59:59Z", "2024-1-1",
-		"20240101T000000Z", "2024-01-01T23:59:59 UTC", " 2024-01-01", "0000-01-01T00:00:00+01:00",
+		"20240101T000000Z", "2024-01-01T23:59:59 UTC", " 2024-01-01", "0001-01-01T00:00:00+01:00", "0000-06-01T00:00:00Z",
 		"1737595871", nil, true, kv("a", 1), []any{1}, math.NaN(), math.Inf(1), 1e300, -1e300,
 		ext(5, 1, 2, 3, 4), ext(0, 1, 2, 3), int64(math.MinInt64),
 	}
@@ -483,7 +483,10 @@ func TestKeeperColumns(t *testing.T) {
 		{"empty", M{}, `"data":{}`},
 		{"order", kv("x", 1, "timestamp", "2025-01-01T00:00:00Z", "enterprise_id", 1, "username", "u", "client_version", "v", "category", "c", "remote_address", "r", "audit_event", "a"),
 			`"audit_event":"a","remote_address":"r","category":"c","client_version":"v","username":"u","enterprise_id":1,"timestamp":"2025-01-01T00:00:00.000Z","data":{"x":1}`},
-		{"enterprise_id uint", kv("enterprise_id", uint64(math.MaxUint64)), `"enterprise_id":18446744073709551615,"data":{}`},
+		{"enterprise_id uint", kv("enterprise_id", uint64(4000)), `"enterprise_id":4000,"data":{}`},
+		{"enterprise_id uint over int32", kv("enterprise_id", uint64(math.MaxUint64)), `"data":{"enterprise_id":18446744073709551615}`},
+		{"enterprise_id int32 max", kv("enterprise_id", int64(math.MaxInt32)), `"enterprise_id":2147483647,"data":{}`},
+		{"enterprise_id over int32", kv("enterprise_id", int64(5_000_000_000)), `"data":{"enterprise_id":5000000000}`},
 		{"enterprise_id negative", kv("enterprise_id", -7), `"enterprise_id":-7,"data":{}`},
 		{"enterprise_id float", kv("enterprise_id", 6557.0), `"enterprise_id":6557,"data":{}`},
 		{"enterprise_id float32", kv("enterprise_id", float32(6557)), `"enterprise_id":6557,"data":{}`},
@@ -492,7 +495,8 @@ func TestKeeperColumns(t *testing.T) {
 		{"enterprise_id NaN", kv("enterprise_id", math.NaN()), `"data":{"enterprise_id":null}`},
 		{"enterprise_id string", kv("enterprise_id", "6557"), `"enterprise_id":6557,"data":{}`},
 		{"enterprise_id signed string", kv("enterprise_id", "+0065"), `"enterprise_id":65,"data":{}`},
-		{"enterprise_id negative string", kv("enterprise_id", "-9223372036854775808"), `"enterprise_id":-9223372036854775808,"data":{}`},
+		{"enterprise_id negative string", kv("enterprise_id", "-2147483648"), `"enterprise_id":-2147483648,"data":{}`},
+		{"enterprise_id string over int32", kv("enterprise_id", "-9223372036854775808"), `"data":{"enterprise_id":"-9223372036854775808"}`},
 		{"enterprise_id overflow string", kv("enterprise_id", "9223372036854775808"), `"data":{"enterprise_id":"9223372036854775808"}`},
 		{"enterprise_id bin string", kv("enterprise_id", []byte("12")), `"enterprise_id":12,"data":{}`},
 		{"enterprise_id bad string", kv("enterprise_id", "65a"), `"data":{"enterprise_id":"65a"}`},

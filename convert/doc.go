@@ -53,7 +53,7 @@
 // ±hh[[:]mm]; no zone means UTC); epoch integers and floats in seconds, or
 // milliseconds, microseconds, nanoseconds when their magnitude exceeds
 // 1e11, 1e14, 1e17 (floats rounded to the microsecond); time extensions.
-// Only the years 0000-9999 are times. Numeric strings are not times. A
+// Only the years 0001-9999 are times (Azure datetimes start at year 1). Numeric strings are not times. A
 // record field named "TimeGenerated" is consumed, never written (it is the
 // source only when TimeKey names it). The TimeKey field itself stays in the
 // record.
@@ -80,9 +80,9 @@
 //     strings (see Values), and integers, finite floats and bools as their
 //     JSON text in a string ("6557", "true"), so the column never gets a
 //     type mismatch. nil, maps, arrays, NaN and infinities do not fit.
-//   - enterprise_id takes integers as is, and integral floats and decimal
-//     integer strings ("6557", "+6557") that fit int64, converted to JSON
-//     integers. Anything else does not fit.
+//   - enterprise_id takes integers, integral floats and decimal integer
+//     strings ("6557", "+6557") that fit the DCR's int column (32 bits),
+//     as JSON integers. Anything else does not fit.
 //   - timestamp takes any parseable time (see TimeGenerated), normalised to
 //     RFC 3339 UTC with milliseconds. An unparseable one does not fit.
 //   - A column value that does not fit moves into data unchanged, under its

@@ -241,33 +241,46 @@ func (e *encoder) stringColumn(v []byte) (bool, error) {
 	return false, nil // nil, map, array
 }
 
-// intColumn writes v as a JSON integer if it is one: an integer, an
-// integral float, or a decimal integer string.
+// intColumn writes v as a JSON integer if it is one that the DCR's int
+// column (32 bits) holds: an integer, an integral float, or a decimal
+// integer string, within int32's range.
 func (e *encoder) intColumn(v []byte) bool {
+	var i int64
 	switch kind(v) {
-	case msgp.IntType, msgp.UintType:
-		_, err := e.value(v, 1)
-		return err == nil
+	case msgp.IntType:
+		n, _, err := msgp.ReadInt64Bytes(v)
+		if err != nil {
+			return false
+		}
+		i = n
+	case msgp.UintType:
+		n, _, err := msgp.ReadUint64Bytes(v)
+		if err != nil || n > math.MaxInt32 {
+			return false
+		}
+		i = int64(n)
 	case msgp.Float64Type, msgp.Float32Type:
 		f, _, err := msgp.ReadFloat64Bytes(v)
-		if err != nil || f != math.Trunc(f) || f < -(1<<63) || f >= 1<<63 {
+		if err != nil || f != math.Trunc(f) || f < math.MinInt32 || f > math.MaxInt32 {
 			return false // also NaN and infinities
 		}
-		e.buf = strconv.AppendInt(e.buf, int64(f), 10)
-		return true
+		i = int64(f)
 	case msgp.StrType, msgp.BinType:
 		s, ok := keyName(v)
 		if !ok {
 			return false
 		}
-		i, ok := parseDecimal(s)
-		if !ok {
+		if i, ok = parseDecimal(s); !ok {
 			return false
 		}
-		e.buf = strconv.AppendInt(e.buf, i, 10)
-		return true
+	default:
+		return false
 	}
-	return false
+	if i < math.MinInt32 || i > math.MaxInt32 {
+		return false
+	}
+	e.buf = strconv.AppendInt(e.buf, i, 10)
+	return true
 }
 
 // parseDecimal parses an optionally signed decimal integer that fits int64.

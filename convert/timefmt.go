@@ -12,7 +12,7 @@ import (
 // the years 0000-9999 that RFC 3339 can write.
 
 const (
-	minUnix = -62167219200 // 0000-01-01T00:00:00Z
+	minUnix = -62135596800 // 0001-01-01T00:00:00Z: Azure datetimes start at year 1
 	maxUnix = 253402300799 // 9999-12-31T23:59:59Z
 
 	// millisLen is the length of a "2006-01-02T15:04:05.000Z" time.
