@@ -26,7 +26,7 @@ func FLBPluginRegister(def unsafe.Pointer) (rc int) {
 	defer func() {
 		if v := recover(); v != nil {
 			plugin.Panic("FLBPluginRegister", v)
-			rc = output.FLB_ERROR
+			rc = -1 // what the proxy takes as a failed registration
 		}
 	}()
 	return output.FLBPluginRegister(def, plugin.Name, plugin.Description)
@@ -40,14 +40,18 @@ func FLBPluginInit(p unsafe.Pointer) (rc int) {
 			rc = output.FLB_ERROR
 		}
 	}()
-	in, err := registry.Open(properties{p})
+	handle, err := registry.Open(properties{p})
 	if err != nil {
 		return output.FLB_ERROR
 	}
-	output.FLBPluginSetContext(p, in)
+	output.FLBPluginSetContext(p, handle)
 	return output.FLB_OK
 }
 
+// FLBPluginFlushCtx takes the length as a C int: Fluent Bit 2.1's proxy
+// passed an int, later ones a size_t, and the low 32 bits of either are
+// the length of any chunk (chunks are a few MiB).
+//
 //export FLBPluginFlushCtx
 func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (rc int) {
 	defer func() {
@@ -56,10 +60,11 @@ func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (rc 
 			rc = output.FLB_RETRY
 		}
 	}()
-	in, ok := output.FLBPluginGetContext(ctx).(*plugin.Instance)
-	if !ok {
-		plugin.Panic("FLBPluginFlushCtx", "flush for an unknown instance")
-		return output.FLB_ERROR
+	handle, ok := output.FLBPluginGetContext(ctx).(int)
+	in := registry.Get(handle)
+	if !ok || in == nil {
+		plugin.Panic("FLBPluginFlushCtx", "flush for an unknown or closed instance")
+		return output.FLB_RETRY
 	}
 	var chunk []byte
 	if data != nil && length > 0 {
@@ -76,8 +81,8 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (rc int) {
 			rc = output.FLB_ERROR
 		}
 	}()
-	if in, ok := output.FLBPluginGetContext(ctx).(*plugin.Instance); ok {
-		registry.Close(in)
+	if handle, ok := output.FLBPluginGetContext(ctx).(int); ok {
+		registry.Close(handle)
 	}
 	return output.FLB_OK
 }

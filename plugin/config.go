@@ -257,7 +257,11 @@ func credentialProperty(err error) string {
 }
 
 // inferAuth picks the mode from what is configured: a secret, then a
-// certificate, then workload identity's token file, then managed identity.
+// certificate, then workload identity's token file, then a managed
+// identity. An app registration (tenant_id or client_id) with none of
+// these means a client secret that is missing, typically an unset
+// ${VAR}: init then fails naming client_secret, rather than falling back
+// to a managed identity that every flush would find absent.
 func inferAuth(c azmon.Credentials, getenv func(string) string) azmon.AuthMode {
 	switch {
 	case c.ClientSecret != "" || c.ClientSecretFile != "":
@@ -266,6 +270,10 @@ func inferAuth(c azmon.Credentials, getenv func(string) string) azmon.AuthMode {
 		return azmon.AuthClientCertificate
 	case c.FederatedTokenFile != "" || getenv("AZURE_FEDERATED_TOKEN_FILE") != "":
 		return azmon.AuthWorkloadIdentity
+	case c.ManagedIdentityClientID != "" || c.ManagedIdentityResourceID != "":
+		return azmon.AuthManagedIdentity
+	case c.TenantID != "" || c.ClientID != "":
+		return azmon.AuthClientSecret
 	}
 	return azmon.AuthManagedIdentity
 }

@@ -133,6 +133,7 @@ func TestParseConfigErrorsNameTheProperty(t *testing.T) {
 		{"missing tenant", with(baseProps(), "tenant_id", "<unset>"), "tenant_id"},
 		{"missing client id", with(baseProps(), "client_id", ""), "client_id"},
 		{"missing secret", with(baseProps(), "client_secret", "<unset>", "auth", "client_secret"), "client_secret"},
+		{"missing secret, auth not set (an unset ${VAR})", with(baseProps(), "client_secret", ""), "client_secret"},
 		{"secret and secret file", with(baseProps(), "client_secret_file", "/run/secret"), "client_secret_file"},
 		{"certificate without path", with(baseProps(), "client_secret", "<unset>", "auth", "client_certificate"), "client_certificate_path"},
 		{"workload identity without token file", with(baseProps(), "client_secret", "<unset>", "auth", "workload_identity"), "federated_token_file"},
@@ -198,7 +199,8 @@ func TestAuthInference(t *testing.T) {
 		{"workload identity with a property override", with(noSecret, "client_id", "override"), aks, azmon.AuthWorkloadIdentity, func(c azmon.Credentials) bool {
 			return c.ClientID == "override" && c.TenantID == "11111111-1111-1111-1111-111111111111"
 		}},
-		{"managed identity otherwise", noSecret, nil, azmon.AuthManagedIdentity, nil},
+		{"user-assigned managed identity", with(noSecret, "tenant_id", "<unset>", "client_id", "<unset>", "managed_identity_client_id", "m"), nil, azmon.AuthManagedIdentity, nil},
+		{"managed identity when nothing identifies an app", with(noSecret, "tenant_id", "<unset>", "client_id", "<unset>"), nil, azmon.AuthManagedIdentity, nil},
 		{"explicit auth wins", with(baseProps(), "auth", "default"), aks, azmon.AuthDefault, nil},
 	}
 	for _, tc := range tests {

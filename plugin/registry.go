@@ -7,22 +7,26 @@ import (
 	"sync"
 )
 
-// Registry holds the live instances of one loaded plugin, so that
-// FLBPluginExit can close those whose FLBPluginExitCtx never came. The zero
-// value is ready to use.
+// Registry holds the live instances of one loaded plugin by handle. Fluent
+// Bit keeps only the handle (fluent-bit-go's context map never forgets an
+// entry, so an instance kept there would outlive every hot reload), and
+// FLBPluginExit can close the instances whose FLBPluginExitCtx never came.
+// The zero value is ready to use.
 type Registry struct {
-	mu   sync.Mutex
+	mu   sync.RWMutex
 	next int
-	live map[*Instance]struct{}
+	live map[int]*Instance
 }
 
 // Open builds the next instance from p, named keeper_azmon.N like Fluent
 // Bit's own instances, logging to stderr at the level in the
-// KEEPER_AZMON_LOG_LEVEL environment variable (info by default). A config
-// error is logged as one line naming the property, and returned.
-func (r *Registry) Open(p Properties) (*Instance, error) {
+// KEEPER_AZMON_LOG_LEVEL environment variable (info by default), and
+// returns its handle. A config error is logged as one line naming the
+// property, and returned.
+func (r *Registry) Open(p Properties) (int, error) {
 	r.mu.Lock()
-	id := fmt.Sprintf("%s.%d", Name, r.next)
+	handle := r.next
+	id := fmt.Sprintf("%s.%d", Name, handle)
 	r.next++
 	r.mu.Unlock()
 
@@ -31,27 +35,34 @@ func (r *Registry) Open(p Properties) (*Instance, error) {
 	in, err := New(p, opts)
 	if err != nil {
 		NewLogger(os.Stderr, id, slog.LevelInfo).Error("init failed: " + err.Error())
-		return nil, err
+		return -1, err
 	}
 	if lerr != nil {
 		in.log.Warn("KEEPER_AZMON_LOG_LEVEL ignored", "error", lerr)
 	}
 	r.mu.Lock()
 	if r.live == nil {
-		r.live = make(map[*Instance]struct{})
+		r.live = make(map[int]*Instance)
 	}
-	r.live[in] = struct{}{}
+	r.live[handle] = in
 	r.mu.Unlock()
-	return in, nil
+	return handle, nil
+}
+
+// Get returns the live instance of a handle, or nil.
+func (r *Registry) Get(handle int) *Instance {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.live[handle]
 }
 
 // Close closes one instance and forgets it.
-func (r *Registry) Close(in *Instance) {
+func (r *Registry) Close(handle int) {
 	r.mu.Lock()
-	_, ok := r.live[in]
-	delete(r.live, in)
+	in := r.live[handle]
+	delete(r.live, handle)
 	r.mu.Unlock()
-	if ok {
+	if in != nil {
 		in.Close()
 	}
 }
@@ -60,7 +71,7 @@ func (r *Registry) Close(in *Instance) {
 func (r *Registry) CloseAll() {
 	r.mu.Lock()
 	all := make([]*Instance, 0, len(r.live))
-	for in := range r.live {
+	for _, in := range r.live {
 		all = append(all, in)
 	}
 	r.live = nil
