@@ -8,6 +8,7 @@ GO       ?= go
 CC       ?= cc
 PLUGIN   := out_keeper_azmon.so
 HOST     := test/flbhost
+BASELINE := test/baseline/baseline.so
 FUZZTIME ?= 60s
 GOSRC    := $(shell find . -name '*.go' -not -name '*_test.go' -not -path './test/*') go.mod go.sum
 
@@ -37,8 +38,17 @@ test: $(PLUGIN) $(HOST) vet
 	KEEPER_AZMON_PLUGIN="$(CURDIR)/$(PLUGIN)" KEEPER_AZMON_HOST="$(CURDIR)/$(HOST)" \
 		$(GO) test -count=1 -timeout 20m ./...
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./convert ./azmon/... ./plugin
+# The baseline: a plugin written the way other Go plugins are (fluent-bit-go's
+# decoder, json.Marshal, one request at a time), for the ratios of make bench.
+$(BASELINE): test/baseline/main.go go.mod go.sum
+	$(GO) build -buildmode=c-shared -trimpath -o $@ ./test/baseline
+
+bench: $(PLUGIN) $(HOST) $(BASELINE)
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./convert ./plugin
+	KEEPER_AZMON_PLUGIN="$(CURDIR)/$(PLUGIN)" KEEPER_AZMON_HOST="$(CURDIR)/$(HOST)" \
+	KEEPER_AZMON_BASELINE="$(CURDIR)/$(BASELINE)" \
+		$(GO) test -run '^$$' -bench Host -benchtime 5x -count 1 -timeout 30m ./test/bench
+	$(GO) test -run '^$$' -bench FlushPeakHeap -count 1 ./test/bench
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzConvert -fuzztime $(FUZZTIME) ./convert
@@ -53,4 +63,4 @@ docker:
 	docker build -t keeper-azmon:dev .
 
 clean:
-	rm -f $(PLUGIN) out_keeper_azmon.h $(HOST)
+	rm -f $(PLUGIN) out_keeper_azmon.h $(HOST) $(BASELINE) test/baseline/baseline.h

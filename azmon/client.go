@@ -90,7 +90,10 @@ type Client struct {
 	http   *http.Client
 	tokens *tokenSource
 	log    *slog.Logger
-	gzPool sync.Pool
+	// gzips holds idle compressors, one per request in flight at most: a
+	// sync.Pool would be emptied by every GC, and a compressor's state is
+	// about a megabyte to build again.
+	gzips chan *gzip.Writer
 }
 
 // New checks cfg and builds a client. It makes no network call.
@@ -123,7 +126,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, url: cfg.Endpoint.URL(), http: hc, log: cfg.Logger}
+	c := &Client{cfg: cfg, url: cfg.Endpoint.URL(), http: hc, log: cfg.Logger, gzips: make(chan *gzip.Writer, cfg.MaxConcurrency)}
 	creds := cfg.Credentials
 	c.tokens = newTokenSource(creds.scope(), c.log, func() (azcore.TokenCredential, error) {
 		return newCredential(creds, hc)
@@ -458,11 +461,11 @@ func (c *Client) encode(recs Records, idx []int) (body *bytes.Buffer, jsonBytes 
 	var w io.Writer = body
 	var gz *gzip.Writer
 	if c.cfg.Gzip {
-		gz, _ = c.gzPool.Get().(*gzip.Writer)
-		if gz == nil {
-			gz, _ = gzip.NewWriterLevel(body, gzip.BestSpeed)
-		} else {
+		select {
+		case gz = <-c.gzips:
 			gz.Reset(body)
+		default:
+			gz, _ = gzip.NewWriterLevel(body, gzip.BestSpeed)
 		}
 		w = gz
 	}
@@ -479,7 +482,10 @@ func (c *Client) encode(recs Records, idx []int) (body *bytes.Buffer, jsonBytes 
 	jsonBytes++
 	if gz != nil {
 		gz.Close()
-		c.gzPool.Put(gz)
+		select {
+		case c.gzips <- gz:
+		default: // enough idle ones already
+		}
 	}
 	return body, jsonBytes
 }

@@ -152,6 +152,13 @@ func (c *Converter) Convert(chunk []byte, out *Records) (Result, error) {
 	}
 	e := c.pool.Get().(*encoder)
 	e.buf, e.truncated = out.buf, 0
+	// JSON is about 1.3 times the size of its msgpack; grow once up front
+	// rather than by append's steps (which copy the whole buffer each time).
+	if want := len(e.buf) + len(chunk)*3/2; cap(e.buf) < want {
+		grown := make([]byte, len(e.buf), want)
+		copy(grown, e.buf)
+		e.buf = grown
+	}
 	for off, ord := 0, 0; off < len(chunk); ord++ {
 		mark, tr := len(e.buf), e.truncated
 		n, st, err := c.record(e, chunk[off:], ord, off)
