@@ -1,6 +1,6 @@
 # keeper-azmon: Fluent Bit output plugin for the Azure Monitor Logs Ingestion API.
 #   make        builds out_keeper_azmon.so
-#   make test   vet, format check, unit, fuzz-corpus, soak and end-to-end tests
+#   make test   vet, format check, unit, fuzz-corpus, soak, end-to-end and race tests
 #   make bench  benchmarks with baselines (see README)
 #   make fuzz   runs the convert fuzzer for FUZZTIME
 
@@ -34,9 +34,12 @@ vet:
 	$(GO) vet ./...
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# Everything, then the concurrent packages again under the race detector
+# (flushes run on several Fluent Bit workers at once).
 test: $(PLUGIN) $(HOST) vet
 	KEEPER_AZMON_PLUGIN="$(CURDIR)/$(PLUGIN)" KEEPER_AZMON_HOST="$(CURDIR)/$(HOST)" \
 		$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 20m ./convert/... ./azmon/... ./plugin
 
 # The baseline: a plugin written the way other Go plugins are (fluent-bit-go's
 # decoder, json.Marshal, one request at a time), for the ratios of make bench.
