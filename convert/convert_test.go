@@ -17,13 +17,14 @@ import (
 )
 
 // ts0 is the Fluent Bit event time of the test records.
-var ts0 = time.Date(2025, 1, 23, 1, 31, 11, 123456789, time.UTC)
+func ts0() time.Time { return time.Date(2025, 1, 23, 1, 31, 11, 123456789, time.UTC) }
 
 const ts0Text = `"TimeGenerated":"2025-01-23T01:31:11.123Z"`
 
 type M = chunktest.Map
 
-var kv = chunktest.M
+// kv is chunktest.M: a map of the given keys and values, in order.
+func kv(pairs ...any) M { return chunktest.M(pairs...) }
 
 // run converts chunk and checks the invariants every conversion keeps:
 // each record is valid compact JSON starting with TimeGenerated.
@@ -127,8 +128,8 @@ func checkKeeperKeys(t testing.TB, r []byte) {
 	}
 }
 
-func v1(body any) []byte { return chunktest.AppendEventV1(nil, ts0, body) }
-func v2(body any) []byte { return chunktest.AppendEventV2(nil, ts0, nil, body) }
+func v1(body any) []byte { return chunktest.AppendEventV1(nil, ts0(), body) }
+func v2(body any) []byte { return chunktest.AppendEventV2(nil, ts0(), nil, body) }
 
 // one converts a single record and returns its JSON.
 func one(t *testing.T, opts convert.Options, chunk []byte) string {
@@ -140,15 +141,16 @@ func one(t *testing.T, opts convert.Options, chunk []byte) string {
 	return recs[0]
 }
 
-var (
-	rawOpts    = convert.Options{Schema: convert.Raw}
-	keeperOpts = convert.Options{Schema: convert.Keeper, TimeKey: "timestamp"}
-)
+func rawOpts() convert.Options { return convert.Options{Schema: convert.Raw} }
+
+func keeperOpts() convert.Options {
+	return convert.Options{Schema: convert.Keeper, TimeKey: "timestamp"}
+}
 
 func TestSeedEvents(t *testing.T) {
 	want := chunktest.SeedKeeperJSON()
 	for _, format := range []bool{false, true} {
-		recs, res, err := run(t, keeperOpts, chunktest.SeedChunk(format))
+		recs, res, err := run(t, keeperOpts(), chunktest.SeedChunk(format))
 		if err != nil || res.Skipped != 0 || res.Truncated != 0 || res.Problem != nil {
 			t.Fatalf("v2=%v: %+v, %v", format, res, err)
 		}
@@ -256,7 +258,7 @@ func TestValues(t *testing.T) {
 		{"array16", make([]any, 20), `[` + strings.TrimSuffix(strings.Repeat("null,", 20), ",") + `]`},
 		{"map", kv("a", 1, "b", kv("c", []any{true})), `{"a":1,"b":{"c":[true]}}`},
 		{"empty map", M{}, `{}`},
-		{"eventtime", ts0, `"2025-01-23T01:31:11.123456789Z"`},
+		{"eventtime", ts0(), `"2025-01-23T01:31:11.123456789Z"`},
 		{"eventtime whole", time.Unix(1737595871, 0), `"2025-01-23T01:31:11Z"`},
 		{"eventtime ext8", chunktest.Raw{0xc7, 8, 0, 0x67, 0x91, 0x9b, 0xdf, 0, 0, 0, 0}, `"2025-01-23T01:31:11Z"`},
 		{"timestamp32", ext(-1, 0x67, 0x91, 0x9b, 0xdf), `"2025-01-23T01:31:11Z"`},
@@ -271,7 +273,7 @@ func TestValues(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, chunk := range [][]byte{v1(kv("v", tc.in)), v2(kv("v", tc.in))} {
-				got := one(t, rawOpts, chunk)
+				got := one(t, rawOpts(), chunk)
 				want := `{` + ts0Text + `,"v":` + tc.want + `}`
 				if got != want {
 					t.Fatalf("\n got %s\nwant %s", got, want)
@@ -293,7 +295,7 @@ func TestKeys(t *testing.T) {
 		{"bin", kv([]byte("k"), 1, []byte{0xff}, 2), `"k":1,"/w==":2`},
 		{"map key", kv(kv("a", 1, 2, "x\"y"), "v"), `"{\"a\":1,\"2\":\"x\\\"y\"}":"v"`},
 		{"array key", kv([]any{1, "b"}, "v"), `"[1,\"b\"]":"v"`},
-		{"time key", kv(ts0, "v"), `"2025-01-23T01:31:11.123456789Z":"v"`},
+		{"time key", kv(ts0(), "v"), `"2025-01-23T01:31:11.123456789Z":"v"`},
 		{"ext key", kv(ext(3, 0xff), "v"), `"/w==":"v"`},
 		{"escaped key", kv("a\"b\n\xff", 1), `"a\"b\n` + "\ufffd" + `":1`},
 		{"empty key", kv("", 1), `"":1`},
@@ -304,7 +306,7 @@ func TestKeys(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := one(t, rawOpts, v2(tc.body))
+			got := one(t, rawOpts(), v2(tc.body))
 			if want := `{` + ts0Text + `,` + tc.want + `}`; got != want {
 				t.Fatalf("\n got %s\nwant %s", got, want)
 			}
@@ -325,7 +327,7 @@ func TestManyDuplicateKeys(t *testing.T) {
 			}
 		}
 	}
-	for _, opts := range []convert.Options{rawOpts, {Schema: convert.Keeper}} {
+	for _, opts := range []convert.Options{rawOpts(), {Schema: convert.Keeper}} {
 		got := one(t, opts, v2(body))
 		w := `{` + ts0Text + want.String() + `}`
 		if opts.Schema == convert.Keeper {
@@ -451,7 +453,7 @@ func TestEventTime(t *testing.T) {
 		ts   any
 		want string
 	}{
-		{"eventtime", ts0, "2025-01-23T01:31:11.123Z"},
+		{"eventtime", ts0(), "2025-01-23T01:31:11.123Z"},
 		{"int", 1737595871, "2025-01-23T01:31:11.000Z"},
 		{"uint", uint32(1737595871), "2025-01-23T01:31:11.000Z"},
 		{"float", 1737595871.25, "2025-01-23T01:31:11.250Z"},
@@ -466,7 +468,7 @@ func TestEventTime(t *testing.T) {
 			} else {
 				chunk = chunktest.AppendEventV1(nil, tc.ts, kv("a", 1))
 			}
-			got := one(t, rawOpts, chunk)
+			got := one(t, rawOpts(), chunk)
 			if want := `{"TimeGenerated":"` + tc.want + `","a":1}`; got != want {
 				t.Errorf("%s v2=%v: got %s, want %s", tc.name, v2, got, want)
 			}
@@ -508,10 +510,10 @@ func TestKeeperColumns(t *testing.T) {
 		{"enterprise_id map", kv("enterprise_id", kv("a", 1)), `"data":{"enterprise_id":{"a":1}}`},
 		{"timestamp offset", kv("timestamp", "2025-01-12T02:03:44.7439+02:00"), `"timestamp":"2025-01-12T00:03:44.743Z","data":{}`},
 		{"timestamp epoch", kv("timestamp", int64(1736640224743)), `"timestamp":"2025-01-12T00:03:44.743Z","data":{}`},
-		{"timestamp eventtime", kv("timestamp", ts0), `"timestamp":"2025-01-23T01:31:11.123Z","data":{}`},
+		{"timestamp eventtime", kv("timestamp", ts0()), `"timestamp":"2025-01-23T01:31:11.123Z","data":{}`},
 		{"timestamp bad", kv("a", 1, "timestamp", "soon", "b", 2), `"data":{"a":1,"timestamp":"soon","b":2}`},
 		{"timestamp nil", kv("timestamp", nil), `"data":{"timestamp":null}`},
-		{"string columns", kv("audit_event", 5, "remote_address", -1.5, "category", true, "client_version", []byte{0xff}, "username", ts0),
+		{"string columns", kv("audit_event", 5, "remote_address", -1.5, "category", true, "client_version", []byte{0xff}, "username", ts0()),
 			`"audit_event":"5","remote_address":"-1.5","category":"true","client_version":"/w==","username":"2025-01-23T01:31:11.123456789Z","data":{}`},
 		{"string column uint", kv("username", uint64(math.MaxUint64)), `"username":"18446744073709551615","data":{}`},
 		{"string column float32", kv("username", float32(0.5)), `"username":"0.5","data":{}`},
@@ -544,15 +546,15 @@ func TestKeeperColumns(t *testing.T) {
 }
 
 func TestMetadataIgnored(t *testing.T) {
-	chunk := chunktest.AppendEventV2(nil, ts0, kv("audit_event", "meta", "nested", kv("a", []any{1})), kv("audit_event", "body"))
-	got := one(t, keeperOpts, chunk)
+	chunk := chunktest.AppendEventV2(nil, ts0(), kv("audit_event", "meta", "nested", kv("a", []any{1})), kv("audit_event", "body"))
+	got := one(t, keeperOpts(), chunk)
 	if want := `{` + ts0Text + `,"audit_event":"body","data":{}}`; got != want {
 		t.Fatalf("got %s, want %s", got, want)
 	}
 	// A header of one element, or more than two, is accepted too.
-	for _, hdr := range [][]any{{ts0}, {ts0, M{}, "extra"}} {
+	for _, hdr := range [][]any{{ts0()}, {ts0(), M{}, "extra"}} {
 		chunk := chunktest.AppendValue(nil, []any{hdr, kv("a", 1)})
-		if got := one(t, rawOpts, chunk); got != `{`+ts0Text+`,"a":1}` {
+		if got := one(t, rawOpts(), chunk); got != `{`+ts0Text+`,"a":1}` {
 			t.Fatalf("header %v: got %s", hdr, got)
 		}
 	}
@@ -611,7 +613,7 @@ func TestDeepNesting(t *testing.T) {
 		}
 	}
 	// Deep map keys too.
-	got := one(t, rawOpts, v2(kv(nest(100, true, 1), 1)))
+	got := one(t, rawOpts(), v2(kv(nest(100, true, 1), 1)))
 	if !strings.Contains(got, convert.TooDeep) {
 		t.Fatalf("deep key: %.300s", got)
 	}
@@ -621,14 +623,14 @@ func TestDeepNesting(t *testing.T) {
 	for i := 0; i < 60; i++ {
 		key = kv(key, i)
 	}
-	got = one(t, rawOpts, v2(kv(key, 1)))
+	got = one(t, rawOpts(), v2(kv(key, 1)))
 	if want := `{` + ts0Text + `,"{\"` + convert.TooDeep + `\":59}":1}`; got != want {
 		t.Fatalf("nested keys: got %.300s, want %s", got, want)
 	}
 	// A deep structure as a bare msgpack stream: a million nested arrays.
 	deep := bytes.Repeat([]byte{0x91}, 1000000)
-	chunk := append(v2(kv("a", 1)), chunktest.AppendEventV1(nil, ts0, kv("v", chunktest.Raw(append(deep, 0xc0))))...)
-	recs, res, err := run(t, rawOpts, chunk)
+	chunk := append(v2(kv("a", 1)), chunktest.AppendEventV1(nil, ts0(), kv("v", chunktest.Raw(append(deep, 0xc0))))...)
+	recs, res, err := run(t, rawOpts(), chunk)
 	if err != nil || len(recs) != 2 || res.Skipped != 0 {
 		t.Fatalf("%d records, %+v, %v", len(recs), res, err)
 	}
@@ -760,12 +762,12 @@ func TestGroupMarkers(t *testing.T) {
 	chunk = chunktest.AppendEventV1(chunk, -2, M{})
 	chunk = append(chunk, v1(kv("a", 2))...)
 	chunk = chunktest.AppendEventV2(chunk, -2, nil, "even with a body that is not a map")
-	recs, res, err := run(t, rawOpts, chunk)
+	recs, res, err := run(t, rawOpts(), chunk)
 	if err != nil || res.Skipped != 0 || res.Problem != nil || len(recs) != 2 {
 		t.Fatalf("%v, %+v, %v", recs, res, err)
 	}
 	// Only group markers: nothing to send, but nothing wrong either.
-	recs, res, err = run(t, rawOpts, chunktest.AppendGroupEnd(chunktest.AppendGroupStart(nil, M{}, M{})))
+	recs, res, err = run(t, rawOpts(), chunktest.AppendGroupEnd(chunktest.AppendGroupStart(nil, M{}, M{})))
 	if err != nil || len(recs) != 0 || res.Skipped != 0 {
 		t.Fatalf("%v, %+v, %v", recs, res, err)
 	}
@@ -785,14 +787,14 @@ func TestBadRecords(t *testing.T) {
 		{"ts nil", chunktest.AppendEventV2(nil, nil, nil, kv("a", 1)), "event time is nil"},
 		{"ts huge float", chunktest.AppendEventV1(nil, 1e300, kv("a", 1)), "out of range"},
 		{"ts other ext", chunktest.AppendEventV1(nil, ext(3, 1, 2), kv("a", 1)), "extension of type 3"},
-		{"three elements", chunktest.AppendValue(nil, []any{ts0, kv("a", 1), 3}), "array of 3 elements"},
-		{"one element", chunktest.AppendValue(nil, []any{ts0}), "array of 1 elements"},
+		{"three elements", chunktest.AppendValue(nil, []any{ts0(), kv("a", 1), 3}), "array of 3 elements"},
+		{"one element", chunktest.AppendValue(nil, []any{ts0()}), "array of 1 elements"},
 		{"empty header", chunktest.AppendValue(nil, []any{[]any{}, kv("a", 1)}), "empty header"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			chunk := append(append(append([]byte{}, good...), tc.rec...), good...)
-			recs, res, err := run(t, keeperOpts, chunk)
+			recs, res, err := run(t, keeperOpts(), chunk)
 			if err != nil || len(recs) != 2 || res.Skipped != 1 || res.Problem == nil {
 				t.Fatalf("%d records, %+v, %v", len(recs), res, err)
 			}
@@ -800,7 +802,7 @@ func TestBadRecords(t *testing.T) {
 				t.Fatalf("problem %q, want %q", msg, tc.reason)
 			}
 			// Alone, the bad record makes the chunk undecodable.
-			_, res, err = run(t, keeperOpts, tc.rec)
+			_, res, err = run(t, keeperOpts(), tc.rec)
 			if err == nil || res.Skipped != 1 || !strings.Contains(err.Error(), tc.reason) {
 				t.Fatalf("alone: %+v, %v", res, err)
 			}
@@ -826,7 +828,7 @@ func TestTruncatedChunk(t *testing.T) {
 				whole++
 			}
 		}
-		recs, res, err := run(t, keeperOpts, chunk[:cut])
+		recs, res, err := run(t, keeperOpts(), chunk[:cut])
 		atBoundary := whole > 0 && ends[whole-1] == cut
 		switch {
 		case len(recs) != whole:
@@ -854,27 +856,27 @@ func TestGarbage(t *testing.T) {
 		"ints":            {0x01, 0x02, 0x03},
 		"huge array hdr":  {0xdd, 0xff, 0xff, 0xff, 0xff, 0x01},
 		"huge map body":   {0x92, 0xd7, 0, 0x67, 0x91, 0x9b, 0xdf, 0, 0, 0, 0, 0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, 'a'},
-		"invalid in body": chunktest.AppendEventV1(nil, ts0, chunktest.Raw{0x81, 0xa1, 'a', 0xc1}),
+		"invalid in body": chunktest.AppendEventV1(nil, ts0(), chunktest.Raw{0x81, 0xa1, 'a', 0xc1}),
 		"json":            []byte(`[{"a":1}]`),
 	}
 	for name, chunk := range cases {
 		t.Run(name, func(t *testing.T) {
-			recs, res, err := run(t, keeperOpts, chunk)
+			recs, res, err := run(t, keeperOpts(), chunk)
 			if err == nil || len(recs) != 0 || res.Skipped == 0 {
 				t.Fatalf("%v, %+v, %v", recs, res, err)
 			}
 		})
 	}
 	// An invalid byte inside a record loses the framing of the rest.
-	chunk := append(v2(kv("a", 1)), chunktest.AppendEventV1(nil, ts0, chunktest.Raw{0x82, 0xa1, 'a', 0xc1, 0xa1, 'b', 1})...)
+	chunk := append(v2(kv("a", 1)), chunktest.AppendEventV1(nil, ts0(), chunktest.Raw{0x82, 0xa1, 'a', 0xc1, 0xa1, 'b', 1})...)
 	chunk = append(chunk, v2(kv("c", 1))...)
-	recs, res, err := run(t, keeperOpts, chunk)
+	recs, res, err := run(t, keeperOpts(), chunk)
 	if err != nil || len(recs) != 1 || res.Skipped != 1 || !strings.Contains(res.Problem.Error(), "0xc1") {
 		t.Fatalf("%d records, %+v, %v", len(recs), res, err)
 	}
 	// Garbage after good records: the good ones stay, the tail is one skip.
 	chunk = append(chunktest.SeedChunk(false), "trailing garbage"...)
-	recs, res, err = run(t, keeperOpts, chunk)
+	recs, res, err = run(t, keeperOpts(), chunk)
 	if err != nil || len(recs) != 5 || res.Skipped != 1 || !strings.Contains(res.Problem.Error(), "record 5") {
 		t.Fatalf("%d records, %+v, %v", len(recs), res, err)
 	}
@@ -882,7 +884,7 @@ func TestGarbage(t *testing.T) {
 
 func TestEmptyChunk(t *testing.T) {
 	for _, chunk := range [][]byte{nil, {}} {
-		recs, res, err := run(t, keeperOpts, chunk)
+		recs, res, err := run(t, keeperOpts(), chunk)
 		if err != nil || len(recs) != 0 || res != (convert.Result{}) {
 			t.Fatalf("%v, %+v, %v", recs, res, err)
 		}
@@ -890,7 +892,7 @@ func TestEmptyChunk(t *testing.T) {
 }
 
 func TestRecordsReuse(t *testing.T) {
-	c := convert.New(keeperOpts)
+	c := convert.New(keeperOpts())
 	var out convert.Records
 	chunk := chunktest.SeedChunk(true)
 	if _, err := c.Convert(chunk, &out); err != nil {
@@ -918,7 +920,7 @@ func TestRecordsReuse(t *testing.T) {
 	// A skipped record leaves no bytes behind.
 	out.Reset()
 	bad := append(append(v2(kv("a", 1)), v2("not a map")...), v2(kv("b", 2))...)
-	if _, err := convert.New(rawOpts).Convert(bad, &out); err != nil || out.Len() != 2 {
+	if _, err := convert.New(rawOpts()).Convert(bad, &out); err != nil || out.Len() != 2 {
 		t.Fatal(err)
 	}
 	if got := string(out.Record(1)); got != `{`+ts0Text+`,"b":2}` {

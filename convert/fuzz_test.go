@@ -11,14 +11,6 @@ import (
 	"github.com/keeper-azmon/keeper-azmon/convert/chunktest"
 )
 
-// fuzzConfigs are the converters every fuzz input goes through.
-var fuzzConfigs = []convert.Options{
-	{Schema: convert.Keeper, TimeKey: "timestamp"},
-	{Schema: convert.Keeper, TimeKey: "time", MaxFieldBytes: 64},
-	{Schema: convert.Raw},
-	{Schema: convert.Raw, TimeKey: "a", MaxFieldBytes: 64},
-}
-
 func FuzzConvert(f *testing.F) {
 	seed1, seed2 := chunktest.SeedChunk(false), chunktest.SeedChunk(true)
 	f.Add(seed1)
@@ -39,6 +31,13 @@ func FuzzConvert(f *testing.F) {
 
 // fuzzOne checks the conversions of one input.
 func fuzzOne(t *testing.T, chunk []byte) {
+	// fuzzConfigs are the converters every fuzz input goes through.
+	fuzzConfigs := []convert.Options{
+		{Schema: convert.Keeper, TimeKey: "timestamp"},
+		{Schema: convert.Keeper, TimeKey: "time", MaxFieldBytes: 64},
+		{Schema: convert.Raw},
+		{Schema: convert.Raw, TimeKey: "a", MaxFieldBytes: 64},
+	}
 	for _, opts := range fuzzConfigs {
 		c := convert.New(opts)
 		var out convert.Records

@@ -42,33 +42,41 @@ type column struct {
 // the types of the Marketplace solution's stream
 // Custom-KeeperSecurityEventNewLogs (DESIGN.md). A DCR drops any field its
 // stream does not declare, so this list and convert's Keeper schema must agree.
-var keeperShape = []column{
-	{"TimeGenerated", "datetime"},
-	{"audit_event", "string"},
-	{"remote_address", "string"},
-	{"category", "string"},
-	{"client_version", "string"},
-	{"enterprise_id", "int"},
-	{"username", "string"},
-	{"timestamp", "datetime"},
-	{"data", "dynamic"},
+func keeperShape() []column {
+	return []column{
+		{"TimeGenerated", "datetime"},
+		{"audit_event", "string"},
+		{"remote_address", "string"},
+		{"category", "string"},
+		{"client_version", "string"},
+		{"enterprise_id", "int"},
+		{"username", "string"},
+		{"timestamp", "datetime"},
+		{"data", "dynamic"},
+	}
+}
+
+// marketplaceColumn is a column of a table with the stream column it comes
+// from.
+type marketplaceColumn struct {
+	column
+	from string
 }
 
 // marketplaceTable is the table KeeperSecurityEventNewLogs_CL of the
 // Marketplace solution: each column with the stream column it comes from.
-var marketplaceTable = []struct {
-	column
-	from string
-}{
-	{column{"TimeGenerated", "datetime"}, "TimeGenerated"},
-	{column{"AuditEvent", "string"}, "audit_event"},
-	{column{"RemoteAddress", "string"}, "remote_address"},
-	{column{"Category", "string"}, "category"},
-	{column{"ClientVersion", "string"}, "client_version"},
-	{column{"EnterpriseId", "int"}, "enterprise_id"},
-	{column{"Username", "string"}, "username"},
-	{column{"Timestamp", "datetime"}, "timestamp"},
-	{column{"Data", "dynamic"}, "data"},
+func marketplaceTable() []marketplaceColumn {
+	return []marketplaceColumn{
+		{column{"TimeGenerated", "datetime"}, "TimeGenerated"},
+		{column{"AuditEvent", "string"}, "audit_event"},
+		{column{"RemoteAddress", "string"}, "remote_address"},
+		{column{"Category", "string"}, "category"},
+		{column{"ClientVersion", "string"}, "client_version"},
+		{column{"EnterpriseId", "int"}, "enterprise_id"},
+		{column{"Username", "string"}, "username"},
+		{column{"Timestamp", "datetime"}, "timestamp"},
+		{column{"Data", "dynamic"}, "data"},
+	}
 }
 
 // monitoringMetricsPublisher is the built-in role the Logs Ingestion API needs
@@ -77,33 +85,41 @@ const monitoringMetricsPublisher = "3913510d-42f4-4e42-8a64-420c390055eb"
 
 // contractProperties are the keeper_azmon properties of DESIGN.md's
 // configuration contract.
-var contractProperties = setOf(
-	"tenant_id", "client_id", "client_secret",
-	"endpoint_url", "dce_url", "dcr_id", "stream_name", "table_name",
-	"cloud", "authority_host", "scope", "auth", "ca_file",
-	"schema", "time_key", "compress",
-	"max_request_bytes", "max_concurrency", "timeout",
-	"client_secret_file", "client_certificate_path", "client_certificate_password",
-	"send_certificate_chain", "managed_identity_client_id", "managed_identity_resource_id",
-	"federated_token_file", "proxy",
-)
+func contractProperties() map[string]bool {
+	return setOf(
+		"tenant_id", "client_id", "client_secret",
+		"endpoint_url", "dce_url", "dcr_id", "stream_name", "table_name",
+		"cloud", "authority_host", "scope", "auth", "ca_file",
+		"schema", "time_key", "compress",
+		"max_request_bytes", "max_concurrency", "timeout",
+		"client_secret_file", "client_certificate_path", "client_certificate_password",
+		"send_certificate_chain", "managed_identity_client_id", "managed_identity_resource_id",
+		"federated_token_file", "proxy",
+	)
+}
 
 // coreOutputProperties are handled by Fluent Bit itself for every output.
-var coreOutputProperties = setOf(
-	"name", "match", "match_regex", "alias", "workers", "retry_limit",
-	"log_level", "storage.total_limit_size",
-)
+func coreOutputProperties() map[string]bool {
+	return setOf(
+		"name", "match", "match_regex", "alias", "workers", "retry_limit",
+		"log_level", "storage.total_limit_size",
+	)
+}
 
 // secretProperties must never hold a literal value in a file.
-var secretProperties = setOf("client_secret", "client_certificate_password")
+func secretProperties() map[string]bool {
+	return setOf("client_secret", "client_certificate_password")
+}
 
 // exampleEnv is what the example configurations may take from the
 // environment, with sample values for a dry parse.
-var exampleEnv = map[string]envValue{
-	"KEEPER_AZMON_TENANT_ID":     {value: "00000000-0000-0000-0000-000000000001"},
-	"KEEPER_AZMON_CLIENT_ID":     {value: "00000000-0000-0000-0000-000000000002"},
-	"KEEPER_AZMON_CLIENT_SECRET": {value: "sample-secret", secret: true},
-	"KEEPER_AZMON_ENDPOINT_URL":  {value: "https://keeper-logs-dce-abcd.eastus-1.ingest.monitor.azure.com/dataCollectionRules/dcr-00000000000000000000000000000000/streams/Custom-KeeperLogs_CL?api-version=2023-01-01"},
+func exampleEnv() map[string]envValue {
+	return map[string]envValue{
+		"KEEPER_AZMON_TENANT_ID":     {value: "00000000-0000-0000-0000-000000000001"},
+		"KEEPER_AZMON_CLIENT_ID":     {value: "00000000-0000-0000-0000-000000000002"},
+		"KEEPER_AZMON_CLIENT_SECRET": {value: "sample-secret", secret: true},
+		"KEEPER_AZMON_ENDPOINT_URL":  {value: "https://keeper-logs-dce-abcd.eastus-1.ingest.monitor.azure.com/dataCollectionRules/dcr-00000000000000000000000000000000/streams/Custom-KeeperLogs_CL?api-version=2023-01-01"},
+	}
 }
 
 // envValue is one environment variable a configuration can use.
@@ -430,11 +446,12 @@ func loadConfig(where, name, text string, lookup lookupFunc) (fbConfig, error) {
 	return loadClassic(where, text, lookup)
 }
 
-var envRef = regexp.MustCompile(`\$\{([^}]*)\}`)
+// envRef matches a ${VAR} reference.
+func envRef() *regexp.Regexp { return regexp.MustCompile(`\$\{([^}]*)\}`) }
 
 // expand substitutes ${VAR} as Fluent Bit does.
 func expand(s string, env map[string]envValue) string {
-	return envRef.ReplaceAllStringFunc(s, func(m string) string {
+	return envRef().ReplaceAllStringFunc(s, func(m string) string {
 		return env[m[2:len(m)-1]].value
 	})
 }
@@ -458,8 +475,9 @@ func checkConfig(t *testing.T, cfg fbConfig, env map[string]envValue, pluginPath
 	}
 
 	// Every ${VAR} must be provided.
+	ref := envRef()
 	for _, v := range cfg.values {
-		for _, m := range envRef.FindAllStringSubmatch(v, -1) {
+		for _, m := range ref.FindAllStringSubmatch(v, -1) {
 			if _, ok := env[m[1]]; !ok {
 				fail("${%s} is not provided by the environment (have %v)", m[1], mapKeys(env))
 			}
@@ -531,9 +549,10 @@ func checkOutput(t *testing.T, out fbPlugin, env map[string]envValue) {
 		t.Errorf("%s: %s", out.where, fmt.Sprintf(format, args...))
 	}
 	p := out.props
+	contract, core := contractProperties(), coreOutputProperties()
 	for k := range p {
 		switch {
-		case contractProperties[k], coreOutputProperties[k]:
+		case contract[k], core[k]:
 		default:
 			fail("property %q is not in the configuration contract", k)
 		}
@@ -556,12 +575,12 @@ func checkOutput(t *testing.T, out fbPlugin, env map[string]envValue) {
 	}
 
 	// No secret in the file.
-	for k := range secretProperties {
+	for k := range secretProperties() {
 		v, ok := p[k]
 		if !ok {
 			continue
 		}
-		m := envRef.FindStringSubmatch(v)
+		m := envRef().FindStringSubmatch(v)
 		if m == nil || m[0] != v {
 			fail("%s holds a literal value: take it from the environment (${VAR}) or a file", k)
 			continue
@@ -642,7 +661,7 @@ func checkOutput(t *testing.T, out fbPlugin, env map[string]envValue) {
 	// webhook injects for workload identity.
 	props := plugin.MapProperties{}
 	for k, v := range p {
-		if contractProperties[k] {
+		if contract[k] {
 			props[k] = expand(v, env)
 		}
 	}
@@ -825,7 +844,7 @@ func TestDockerfile(t *testing.T) {
 	if cfg.service["plugins_file"] != "plugins.conf" {
 		t.Errorf("%s: [SERVICE] Plugins_File %q, want plugins.conf", conf, cfg.service["plugins_file"])
 	}
-	checkConfig(t, cfg, exampleEnv, d.pluginPath(t))
+	checkConfig(t, cfg, exampleEnv(), d.pluginPath(t))
 
 	// Everything copied from the build context exists and is not ignored.
 	ignore := strings.Fields(readRepoFile(t, ".dockerignore"))
@@ -903,10 +922,10 @@ func TestExampleConfigs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkConfig(t, cfg, exampleEnv, so)
+			checkConfig(t, cfg, exampleEnv(), so)
 			for _, out := range cfg.outputs {
 				for _, k := range []string{"tenant_id", "client_id", "client_secret", "endpoint_url"} {
-					if v := out.props[k]; out.name() == plugin.Name && !envRef.MatchString(v) {
+					if v := out.props[k]; out.name() == plugin.Name && !envRef().MatchString(v) {
 						t.Errorf("%s: %s %q is not taken from the environment", out.where, k, v)
 					}
 				}
@@ -1116,31 +1135,46 @@ type volume struct {
 	} `yaml:"secret"`
 }
 
-// kinds are the kinds these manifests may hold, with their apiVersion and
-// whether they live in a namespace.
-var kinds = map[string]struct {
+// kindSpec is what a manifest of one kind must look like.
+type kindSpec struct {
 	apiVersion string
 	namespaced bool
 	fields     []string // top-level fields besides apiVersion, kind, metadata
-}{
-	"Namespace":          {"v1", false, nil},
-	"ServiceAccount":     {"v1", true, []string{"automountServiceAccountToken"}},
-	"ConfigMap":          {"v1", true, []string{"data"}},
-	"Secret":             {"v1", true, []string{"type", "data", "stringData"}},
-	"Deployment":         {"apps/v1", true, []string{"spec"}},
-	"DaemonSet":          {"apps/v1", true, []string{"spec"}},
-	"ClusterRole":        {"rbac.authorization.k8s.io/v1", false, []string{"rules"}},
-	"ClusterRoleBinding": {"rbac.authorization.k8s.io/v1", false, []string{"roleRef", "subjects"}},
 }
 
-var (
-	dnsSubdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
-	dnsLabel     = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	configKey    = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
-	envName      = regexp.MustCompile(`^[-._a-zA-Z][-._a-zA-Z0-9]*$`)
-	labelName    = regexp.MustCompile(`^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$`)
-	imageRef     = regexp.MustCompile(`^[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$`)
-)
+// kinds are the kinds these manifests may hold, with their apiVersion and
+// whether they live in a namespace.
+func kinds() map[string]kindSpec {
+	return map[string]kindSpec{
+		"Namespace":          {"v1", false, nil},
+		"ServiceAccount":     {"v1", true, []string{"automountServiceAccountToken"}},
+		"ConfigMap":          {"v1", true, []string{"data"}},
+		"Secret":             {"v1", true, []string{"type", "data", "stringData"}},
+		"Deployment":         {"apps/v1", true, []string{"spec"}},
+		"DaemonSet":          {"apps/v1", true, []string{"spec"}},
+		"ClusterRole":        {"rbac.authorization.k8s.io/v1", false, []string{"rules"}},
+		"ClusterRoleBinding": {"rbac.authorization.k8s.io/v1", false, []string{"roleRef", "subjects"}},
+	}
+}
+
+// Kubernetes name syntaxes, and an image reference pinned by tag or digest.
+func dnsSubdomain() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+}
+
+func dnsLabel() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`) }
+
+func configKey() *regexp.Regexp { return regexp.MustCompile(`^[-._a-zA-Z0-9]+$`) }
+
+func envName() *regexp.Regexp { return regexp.MustCompile(`^[-._a-zA-Z][-._a-zA-Z0-9]*$`) }
+
+func labelName() *regexp.Regexp {
+	return regexp.MustCompile(`^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$`)
+}
+
+func imageRef() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$`)
+}
 
 // manifest is one YAML document of a manifest file.
 type manifest struct {
@@ -1225,7 +1259,7 @@ func checkManifestFile(t *testing.T, file string, docs []manifest, d dockerfile)
 	byKind := map[string]map[string]k8sObject{}
 	for _, m := range docs {
 		o := m.obj
-		spec, known := kinds[o.Kind]
+		spec, known := kinds()[o.Kind]
 		switch {
 		case o.APIVersion == "" || o.Kind == "" || o.Metadata.Name == "":
 			t.Errorf("%s: apiVersion, kind and metadata.name are required", m.where)
@@ -1236,7 +1270,7 @@ func checkManifestFile(t *testing.T, file string, docs []manifest, d dockerfile)
 		case o.APIVersion != spec.apiVersion:
 			t.Errorf("%s: apiVersion %q, want %q", m.where, o.APIVersion, spec.apiVersion)
 		}
-		if !dnsSubdomain.MatchString(o.Metadata.Name) || len(o.Metadata.Name) > 253 {
+		if !dnsSubdomain().MatchString(o.Metadata.Name) || len(o.Metadata.Name) > 253 {
 			t.Errorf("%s: name %q is not a DNS subdomain", m.where, o.Metadata.Name)
 		}
 		if spec.namespaced != (o.Metadata.Namespace != "") {
@@ -1253,7 +1287,7 @@ func checkManifestFile(t *testing.T, file string, docs []manifest, d dockerfile)
 		}
 		checkStringValues(t, m.where, m.node, "")
 		for k := range o.Data {
-			if !configKey.MatchString(k) {
+			if !configKey().MatchString(k) {
 				t.Errorf("%s: data key %q is not valid", m.where, k)
 			}
 		}
@@ -1300,15 +1334,15 @@ func checkLabel(t *testing.T, where, k, v string) {
 	t.Helper()
 	name := k
 	if prefix, n, ok := strings.Cut(k, "/"); ok {
-		if !dnsSubdomain.MatchString(prefix) {
+		if !dnsSubdomain().MatchString(prefix) {
 			t.Errorf("%s: label key prefix %q", where, prefix)
 		}
 		name = n
 	}
-	if !labelName.MatchString(name) || len(name) > 63 {
+	if !labelName().MatchString(name) || len(name) > 63 {
 		t.Errorf("%s: label key %q", where, k)
 	}
-	if v != "" && (!labelName.MatchString(v) || len(v) > 63) {
+	if v != "" && (!labelName().MatchString(v) || len(v) > 63) {
 		t.Errorf("%s: label value %q", where, v)
 	}
 }
@@ -1351,7 +1385,7 @@ func checkWorkload(t *testing.T, m manifest, has hasFunc, d dockerfile) {
 
 	volumes := map[string]volume{}
 	for _, v := range pod.Volumes {
-		if !dnsLabel.MatchString(v.Name) {
+		if !dnsLabel().MatchString(v.Name) {
 			t.Errorf("%s: volume name %q", m.where, v.Name)
 		}
 		if _, dup := volumes[v.Name]; dup {
@@ -1395,11 +1429,11 @@ func checkWorkload(t *testing.T, m manifest, has hasFunc, d dockerfile) {
 	names := map[string]bool{}
 	for _, c := range pod.Containers {
 		where := m.where + ": container " + c.Name
-		if !dnsLabel.MatchString(c.Name) || names[c.Name] {
+		if !dnsLabel().MatchString(c.Name) || names[c.Name] {
 			t.Errorf("%s: name missing, invalid or repeated", where)
 		}
 		names[c.Name] = true
-		if !imageRef.MatchString(c.Image) || strings.HasSuffix(c.Image, ":latest") {
+		if !imageRef().MatchString(c.Image) || strings.HasSuffix(c.Image, ":latest") {
 			t.Errorf("%s: image %q must be a reference with a tag (not latest) or digest", where, c.Image)
 		}
 		paths := map[string]bool{}
@@ -1416,7 +1450,7 @@ func checkWorkload(t *testing.T, m manifest, has hasFunc, d dockerfile) {
 			}
 		}
 		for _, e := range c.Env {
-			if !envName.MatchString(e.Name) {
+			if !envName().MatchString(e.Name) {
 				t.Errorf("%s: env name %q", where, e.Name)
 			}
 			if vf := e.ValueFrom; vf != nil {
@@ -1623,14 +1657,14 @@ type armTemplate struct {
 	} `json:"outputs"`
 }
 
-var (
-	paramRef = regexp.MustCompile(`parameters\('([^']*)'\)`)
-	varRef   = regexp.MustCompile(`variables\('([^']*)'\)`)
-)
+// paramRef and varRef match ARM template parameters('x') and variables('x').
+func paramRef() *regexp.Regexp { return regexp.MustCompile(`parameters\('([^']*)'\)`) }
+
+func varRef() *regexp.Regexp { return regexp.MustCompile(`variables\('([^']*)'\)`) }
 
 // resolve returns a variable's value when s is exactly "[variables('x')]".
 func (a armTemplate) resolve(s string) any {
-	if m := varRef.FindStringSubmatch(s); m != nil && s == "[variables('"+m[1]+"')]" {
+	if m := varRef().FindStringSubmatch(s); m != nil && s == "[variables('"+m[1]+"')]" {
 		return a.Variables[m[1]]
 	}
 	return s
@@ -1639,9 +1673,10 @@ func (a armTemplate) resolve(s string) any {
 // resolveText is s with every variables('x') that holds text spelled out,
 // so that resource types and ids can be searched for.
 func (a armTemplate) resolveText(s string) string {
+	ref := varRef()
 	for range 5 {
-		s = varRef.ReplaceAllStringFunc(s, func(m string) string {
-			if v, ok := a.Variables[varRef.FindStringSubmatch(m)[1]].(string); ok {
+		s = ref.ReplaceAllStringFunc(s, func(m string) string {
+			if v, ok := a.Variables[ref.FindStringSubmatch(m)[1]].(string); ok {
 				return v
 			}
 			return m
@@ -1688,12 +1723,12 @@ func (a armTemplate) checkExpressions(t *testing.T, where string, v any) {
 		if depth != 0 || quoted || negative {
 			t.Errorf("%s: unbalanced expression %q", where, v)
 		}
-		for _, m := range paramRef.FindAllStringSubmatch(v, -1) {
+		for _, m := range paramRef().FindAllStringSubmatch(v, -1) {
 			if _, ok := a.Parameters[m[1]]; !ok {
 				t.Errorf("%s: parameter %q is not declared", where, m[1])
 			}
 		}
-		for _, m := range varRef.FindAllStringSubmatch(v, -1) {
+		for _, m := range varRef().FindAllStringSubmatch(v, -1) {
 			if _, ok := a.Variables[m[1]]; !ok {
 				t.Errorf("%s: variable %q is not declared", where, m[1])
 			}
@@ -1857,8 +1892,8 @@ func checkTemplate(t *testing.T, name string) {
 			t.Errorf("%s: stream %q must start with Custom-", name, s)
 		}
 		cols := decodeColumns(t, name+": stream "+s, decl.(map[string]any)["columns"])
-		if !slices.Equal(cols, keeperShape) {
-			t.Errorf("%s: stream %s declares\n  %v\nwant the Keeper shape\n  %v", name, s, cols, keeperShape)
+		if !slices.Equal(cols, keeperShape()) {
+			t.Errorf("%s: stream %s declares\n  %v\nwant the Keeper shape\n  %v", name, s, cols, keeperShape())
 		}
 	}
 	destinations := map[string]bool{}
@@ -1900,7 +1935,7 @@ func checkTemplate(t *testing.T, name string) {
 	kql, _ := flow["transformKql"].(string)
 	var kqls []string
 	if strings.HasPrefix(kql, "[") {
-		for _, m := range varRef.FindAllStringSubmatch(kql, -1) {
+		for _, m := range varRef().FindAllStringSubmatch(kql, -1) {
 			kqls = append(kqls, fmt.Sprint(a.Variables[m[1]]))
 		}
 	} else {
@@ -1914,15 +1949,15 @@ func checkTemplate(t *testing.T, name string) {
 		if stream != "Custom-KeeperLogs_CL" || kql != "source" {
 			t.Errorf("%s: want stream Custom-KeeperLogs_CL and transformKql source, have %s and %q", name, stream, kql)
 		}
-		if !slices.Equal(tableCols, keeperShape) {
-			t.Errorf("%s: table KeeperLogs_CL columns\n  %v\nwant\n  %v", name, tableCols, keeperShape)
+		if !slices.Equal(tableCols, keeperShape()) {
+			t.Errorf("%s: table KeeperLogs_CL columns\n  %v\nwant\n  %v", name, tableCols, keeperShape())
 		}
 	case "KeeperSecurityEventNewLogs_CL":
 		if stream != "Custom-KeeperSecurityEventNewLogs" {
 			t.Errorf("%s: stream %s, want the Marketplace's Custom-KeeperSecurityEventNewLogs", name, stream)
 		}
 		var want []column
-		for _, c := range marketplaceTable {
+		for _, c := range marketplaceTable() {
 			want = append(want, c.column)
 		}
 		if !slices.Equal(tableCols, want) {
@@ -1932,7 +1967,7 @@ func checkTemplate(t *testing.T, name string) {
 			if !strings.HasPrefix(q, "source") {
 				t.Errorf("%s: transformation %q does not start from source", name, q)
 			}
-			for _, c := range marketplaceTable[1:] {
+			for _, c := range marketplaceTable()[1:] {
 				if !regexp.MustCompile(`\b` + c.Name + `\s*=\s*` + c.from + `\b`).MatchString(q) {
 					t.Errorf("%s: transformation %q does not fill %s from %s", name, q, c.Name, c.from)
 				}
@@ -1961,7 +1996,7 @@ func checkTemplate(t *testing.T, name string) {
 	if scope := a.resolveText(fmt.Sprint(ra["scope"])); !strings.Contains(scope, "Microsoft.Insights/dataCollectionRules/") {
 		t.Errorf("%s: role assignment scope %q is not the DCR", name, scope)
 	}
-	if pid := fmt.Sprint(rp["principalId"]); !paramRef.MatchString(pid) {
+	if pid := fmt.Sprint(rp["principalId"]); !paramRef().MatchString(pid) {
 		t.Errorf("%s: principalId %q does not come from a parameter", name, pid)
 	}
 	if rp["principalType"] != "ServicePrincipal" {

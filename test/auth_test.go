@@ -72,7 +72,7 @@ func TestAuthModes(t *testing.T) {
 			h.register()
 			h.mustInstance("a", ps)
 			events := genEvents(tc.name, 50, 7)
-			if rc := h.flush("a", "keeper.events", chunkOf(formats[0], events)); rc != flbOK {
+			if rc := h.flush("a", "keeper.events", chunkOf(formats()[0], events)); rc != flbOK {
 				t.Fatalf("flush = %s\n%s", rcName(rc), h.log())
 			}
 			checkExactlyOnce(t, s.Rows("Custom-KeeperLogs_CL"), idsOf(events))
@@ -97,7 +97,7 @@ func TestWorkloadIdentityTokenRotation(t *testing.T) {
 	h.register()
 	h.mustInstance("a", noCredential(s, prop{"auth", "workload_identity"}, prop{"authority_host", unset}))
 	first := genEvents("before", 20, 1)
-	if rc := h.flush("a", "keeper.events", chunkOf(formats[0], first)); rc != flbOK {
+	if rc := h.flush("a", "keeper.events", chunkOf(formats()[0], first)); rc != flbOK {
 		t.Fatalf("flush before rotation = %s\n%s", rcName(rc), h.log())
 	}
 	if err := os.WriteFile(file, []byte(s.FederatedToken(time.Hour)), 0o600); err != nil {
@@ -105,7 +105,7 @@ func TestWorkloadIdentityTokenRotation(t *testing.T) {
 	}
 	time.Sleep(3500 * time.Millisecond) // the old federated token and the access token expire
 	second := genEvents("after", 20, 2)
-	if rc := h.flush("a", "keeper.events", chunkOf(formats[0], second)); rc != flbOK {
+	if rc := h.flush("a", "keeper.events", chunkOf(formats()[0], second)); rc != flbOK {
 		t.Fatalf("flush after rotation = %s\n%s", rcName(rc), h.log())
 	}
 	checkExactlyOnce(t, s.Rows("Custom-KeeperLogs_CL"), append(idsOf(first), idsOf(second)...))

@@ -227,11 +227,13 @@ type eventFormat struct {
 	append func(b []byte, t time.Time, body object) []byte
 }
 
-var fluentMeta = object{}
-
-var formats = []eventFormat{
-	{"v2.1", func(b []byte, t time.Time, body object) []byte { return appendEventV2(b, t, fluentMeta, body) }},
-	{"v1-eventtime", appendEventV1},
+// formats are the event formats; the first is the one Fluent Bit 2.1+ writes.
+func formats() []eventFormat {
+	fluentMeta := object{}
+	return []eventFormat{
+		{"v2.1", func(b []byte, t time.Time, body object) []byte { return appendEventV2(b, t, fluentMeta, body) }},
+		{"v1-eventtime", appendEventV1},
+	}
 }
 
 // chunkOf builds a chunk of events in format f; each event's Fluent Bit
@@ -244,7 +246,7 @@ func chunkOf(f eventFormat, events []object) []byte {
 	return b
 }
 
-func chunkV2(events []object) []byte { return chunkOf(formats[0], events) }
+func chunkV2(events []object) []byte { return chunkOf(formats()[0], events) }
 
 // eventTime is the time Fluent Bit stamps on ev: deliberately not its
 // Keeper timestamp (about 4 minutes later, with nanoseconds), so tests can
@@ -259,8 +261,11 @@ func eventTime(ev object) time.Time {
 
 // ---- generated Keeper events ----
 
-var (
-	auditEvents = []struct{ event, category string }{
+// genEvents makes n realistic, distinct Keeper events. Each carries a
+// unique record_uid "<prefix>-<n>", which the keeper shape puts into data
+// and the raw shape leaves at top level; eventID finds it either way.
+func genEvents(prefix string, n int, seed int64) []object {
+	auditEvents := []struct{ event, category string }{
 		{"login", "login"}, {"login_failure", "login"}, {"change_master_password", "security"},
 		{"set_two_factor_on", "security"}, {"set_two_factor_off", "security"},
 		{"record_add", "usage"}, {"record_update", "usage"}, {"open_record", "usage"},
@@ -268,20 +273,14 @@ var (
 		{"role_created", "policy"}, {"role_enforcement_changed", "policy"},
 		{"audit_alert_sent", "usage"}, {"added_to_team", "msp"}, {"bw_record_high_risk", "bw"},
 	}
-	clientVersions = []string{
+	clientVersions := []string{
 		"EMConsole.17.0.0", "Web Vault.17.1.3", "Keeper Desktop.17.0.2",
 		"Commander 16.11.9", "Android.16.4.10", "iOS.16.6.2", "Keeper Service.1.2.0",
 	}
-	enforcements = []string{
+	enforcements := []string{
 		"RESEND_ENTERPRISE_INVITE_IN_X_DAYS", "SEND_BREACH_WATCH_EVENTS",
 		"GENERATED_PASSWORD_COMPLEXITY", "MASTER_PASSWORD_MINIMUM_LENGTH",
 	}
-)
-
-// genEvents makes n realistic, distinct Keeper events. Each carries a
-// unique record_uid "<prefix>-<n>", which the keeper shape puts into data
-// and the raw shape leaves at top level; eventID finds it either way.
-func genEvents(prefix string, n int, seed int64) []object {
 	r := rand.New(rand.NewSource(seed))
 	base := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 	out := make([]object, n)

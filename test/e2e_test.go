@@ -182,7 +182,7 @@ func TestKeeperSeedEvents(t *testing.T) {
 	if len(events) != 8 || len(want) != 8 {
 		t.Fatalf("fixtures: %d events, %d expected rows", len(events), len(want))
 	}
-	allFormats := append(append([]eventFormat(nil), formats...),
+	allFormats := append(append([]eventFormat(nil), formats()...),
 		eventFormat{"v1-int-seconds", appendEventV1Int},
 		eventFormat{"v1-float-seconds", appendEventV1Float},
 	)
@@ -433,7 +433,7 @@ func TestConcurrentFlushes(t *testing.T) {
 	s, h := setup(t, azmontest.Options{})
 	h.mustInstance("w", props(s, streamKeeper, prop{"max_request_bytes", "65536"}))
 	events := genEvents("workers", 4000, 21)
-	chunks := splitChunks(formats[0], events, 1000)
+	chunks := splitChunks(formats()[0], events, 1000)
 	rcs := h.pflush("w", tag, chunks...)
 	wantRCs(t, "pflush", rcs, flbOK, flbOK, flbOK, flbOK)
 	checkExactlyOnce(t, s.Rows(streamKeeper), idsOf(events))
@@ -900,7 +900,7 @@ func TestSoak(t *testing.T) {
 	s.SetFaultMix(azmontest.FaultMix{P429: 0.1, P500: 0.15, P503: 0.1, PReset: 0.1, P401: 0.02, RetryAfter: time.Second}, 20250123)
 
 	events := genEvents("soak", 3000, 31)
-	chunks := splitChunks(formats[0], events, 100)
+	chunks := splitChunks(formats()[0], events, 100)
 	const workers, maxRounds = 4, 12
 	pending := make([]int, len(chunks))
 	for i := range pending {
