@@ -1,36 +1,29 @@
 package test
 
-// A driver for test/flbhost, the C program that loads the plugin the way
-// Fluent Bit's Go proxy does. See the comment at the top of flbhost.c for the
-// line protocol.
+// The end-to-end tests' use of test/flbhost, the C program that loads the
+// plugin the way Fluent Bit's Go proxy does, through internal/flbhost (see
+// the comment at the top of flbhost.c for the line protocol): commands that
+// fail the test, chunk files, secret checks and the plugin's log.
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/keeper-azmon/keeper-azmon/internal/testkit"
+	"github.com/keeper-azmon/keeper-azmon/internal/flbhost"
 )
 
 // Fluent Bit's flush result codes.
 const (
-	flbError = 0
-	flbOK    = 1
-	flbRetry = 2
+	flbError = flbhost.Error
+	flbOK    = flbhost.OK
+	flbRetry = flbhost.Retry
 )
-
-// answerTimeout bounds one command; flushes against a faulty emulator may
-// take several plugin timeouts, never minutes.
-const answerTimeout = 2 * time.Minute
 
 const needMake = "run `make test` (it builds the plugin and the C host)"
 
@@ -50,17 +43,14 @@ func hostPaths(t testing.TB) (hostBin, plugin string) {
 	return hostBin, plugin
 }
 
+// host is a flbhost.Host whose commands fail the test instead of returning
+// errors, with the plugin's secrets to watch for and the chunk files it was
+// handed.
 type host struct {
+	*flbhost.Host
 	t      testing.TB
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	lines  chan string
-	stderr *testkit.SyncBuffer
-	exited chan struct{} // closed once the process is gone
-	err    error         // its wait status, valid after exited
 	dir    string
 	nfiles int
-	nsync  int
 
 	mu      sync.Mutex
 	secrets []string // must never show up in the host's output
@@ -76,43 +66,15 @@ func startHost(t testing.TB) *host {
 
 func startHostWith(t testing.TB, hostBin, plugin string) *host {
 	t.Helper()
-	h := &host{
-		t:      t,
-		lines:  make(chan string, 16),
-		stderr: &testkit.SyncBuffer{},
-		exited: make(chan struct{}),
-		dir:    t.TempDir(),
-	}
-	h.cmd = exec.Command(hostBin, plugin)
-	h.cmd.Stderr = h.stderr
+	dir := t.TempDir()
 	// Debug logging (the plugin's KEEPER_AZMON_LOG_LEVEL) so that the
 	// secret checks see every line the plugin can write.
-	h.cmd.Env = append(os.Environ(), "GOTRACEBACK=all", "KEEPER_AZMON_LOG_LEVEL=debug")
-	stdin, err := h.cmd.StdinPipe()
+	fh, err := flbhost.Start(t, hostBin, plugin, "GOTRACEBACK=all", "KEEPER_AZMON_LOG_LEVEL=debug")
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdout, err := h.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.stdin = stdin
-	if err := h.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", hostBin, err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		for sc.Scan() {
-			h.lines <- sc.Text()
-		}
-		close(h.lines)
-	}()
-	go func() {
-		h.err = h.cmd.Wait()
-		close(h.exited)
-	}()
-	t.Cleanup(h.shutdown)
+	h := &host{Host: fh, t: t, dir: dir}
+	t.Cleanup(h.shutdown) // runs before Start's own cleanup
 	return h
 }
 
@@ -120,34 +82,16 @@ func startHostWith(t testing.TB, hostBin, plugin string) *host {
 // crash, a leaked secret, and on failure the plugin's log.
 func (h *host) shutdown() {
 	t := h.t
-	select {
-	case <-h.exited:
-	default:
-		_, _ = io.WriteString(h.stdin, "quit\n")
-		_ = h.stdin.Close()
-		select {
-		case <-h.exited:
-		case <-time.After(30 * time.Second):
-			_ = h.cmd.Process.Kill()
-			<-h.exited
-			t.Errorf("flbhost did not quit within 30s; killed it")
-		}
-	}
-	if h.err != nil {
-		t.Errorf("flbhost ended badly: %v", h.err)
+	if err := h.Close(); err != nil {
+		t.Errorf("flbhost: %v", err)
 	}
 	h.checkSecrets()
 	if t.Failed() {
-		t.Logf("flbhost stderr (plugin log):\n%s", tail(stripSync(h.stderr.String()), 16384))
+		t.Logf("flbhost stderr (plugin log):\n%s", tail(flbhost.StripSync(h.Stderr().String()), 16384))
 	}
 }
 
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "...\n" + s[len(s)-n:]
-}
+func tail(s string, n int) string { return flbhost.Tail(s, n) }
 
 // forbid records strings (secrets) that must never appear in the plugin's
 // output; checked when the host shuts down and by checkSecrets.
@@ -166,7 +110,7 @@ func (h *host) checkSecrets() {
 	h.mu.Lock()
 	secrets := append([]string(nil), h.secrets...)
 	h.mu.Unlock()
-	out := h.stderr.String()
+	out := h.Stderr().String()
 	for _, s := range secrets {
 		if strings.Contains(out, s) {
 			h.t.Errorf("a secret (%.4s...) appears in the plugin's output", s)
@@ -177,33 +121,11 @@ func (h *host) checkSecrets() {
 // do sends one command line and returns the host's one-line answer.
 func (h *host) do(cmd string) string {
 	h.t.Helper()
-	if strings.ContainsAny(cmd, "\n\x00") {
-		h.t.Fatalf("bad command %q", cmd)
+	ans, err := h.Do(cmd)
+	if err != nil {
+		h.t.Fatal(err)
 	}
-	if _, err := io.WriteString(h.stdin, cmd+"\n"); err != nil {
-		h.dead(cmd, err)
-	}
-	select {
-	case line, ok := <-h.lines:
-		if !ok {
-			<-h.exited
-			h.dead(cmd, errors.New("no answer"))
-		}
-		return line
-	case <-time.After(answerTimeout):
-		h.t.Fatalf("%q: no answer within %v; plugin log:\n%s", cmd, answerTimeout, tail(h.stderr.String(), 8192))
-	}
-	return ""
-}
-
-func (h *host) dead(cmd string, err error) {
-	h.t.Helper()
-	select {
-	case <-h.exited:
-		err = fmt.Errorf("%v (host exited: %v)", err, h.err)
-	case <-time.After(5 * time.Second):
-	}
-	h.t.Fatalf("%q: %v; plugin log:\n%s", cmd, err, tail(h.stderr.String(), 16384))
+	return ans
 }
 
 // ints sends cmd and requires the answer to be the command's verb followed
@@ -287,7 +209,7 @@ func (h *host) newInstance(id string, props []prop) int {
 func (h *host) mustInstance(id string, props []prop) {
 	h.t.Helper()
 	if rc := h.newInstance(id, props); rc != flbOK {
-		h.t.Fatalf("init %s = %d, want %d (FLB_OK); plugin log:\n%s", id, rc, flbOK, tail(h.stderr.String(), 4096))
+		h.t.Fatalf("init %s = %d, want %d (FLB_OK); plugin log:\n%s", id, rc, flbOK, h.LogTail(4096))
 	}
 }
 
@@ -340,61 +262,33 @@ func (h *host) flushUntilDone(id, tag string, chunk []byte, tries int) []int {
 }
 
 // syncLog waits until everything the plugin wrote to stderr so far has
-// been collected: the host writes a marker line to stderr after the
-// plugin's lines, and this waits for the marker.
+// been collected (see flbhost.Host.Sync).
 func (h *host) syncLog() {
 	h.t.Helper()
-	h.mu.Lock()
-	h.nsync++
-	token := strconv.Itoa(h.nsync)
-	h.mu.Unlock()
-	if ans := h.do("sync " + token); ans != "sync "+token {
-		h.t.Fatalf("sync: answer %q", ans)
-	}
-	marker := "flbhost: sync " + token + "\n"
-	deadline := time.Now().Add(answerTimeout)
-	for !strings.Contains(h.stderr.String(), marker) {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("the host's stderr marker %q never arrived", marker)
-		}
-		time.Sleep(time.Millisecond)
+	if err := h.Sync(); err != nil {
+		h.t.Fatal(err)
 	}
 }
 
 // log returns the plugin's whole log so far.
 func (h *host) log() string {
 	h.syncLog()
-	return stripSync(h.stderr.String())
+	return flbhost.StripSync(h.Stderr().String())
 }
 
 // logMark and logSince cut the plugin's log into the part one step wrote.
 func (h *host) logMark() int {
 	h.syncLog()
-	return h.stderr.Len()
+	return h.Stderr().Len()
 }
 
 func (h *host) logSince(mark int) string {
 	h.syncLog()
-	s := h.stderr.String()
+	s := h.Stderr().String()
 	if mark > len(s) {
 		return ""
 	}
-	return stripSync(s[mark:])
-}
-
-// stripSync removes the host's sync marker lines.
-func stripSync(s string) string {
-	if !strings.Contains(s, "flbhost: sync ") {
-		return s
-	}
-	lines := strings.SplitAfter(s, "\n")
-	out := lines[:0]
-	for _, l := range lines {
-		if !strings.HasPrefix(l, "flbhost: sync ") {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "")
+	return flbhost.StripSync(s[mark:])
 }
 
 func rcName(rc int) string {

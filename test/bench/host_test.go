@@ -1,17 +1,15 @@
 package bench
 
-// A small driver for test/flbhost, the C program that loads a Go output
-// plugin the way Fluent Bit's Go proxy does (see the line protocol at the
-// top of flbhost.c), and readers of the host process's CPU time and memory
-// from /proc. Its methods return errors rather than failing a test, so that
-// one host can serve several runs of a sub-benchmark.
+// The benchmarks' use of test/flbhost, the C program that loads a Go output
+// plugin the way Fluent Bit's Go proxy does, through internal/flbhost: one
+// plugin instance per host, and readers of the host process's CPU time and
+// memory from /proc. Its methods return errors rather than failing a test,
+// so that one host can serve several runs of a sub-benchmark.
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,16 +17,14 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/keeper-azmon/keeper-azmon/internal/flbhost"
 )
 
 // flbOK is Fluent Bit's FLB_OK.
-const flbOK = 1
-
-// answerTimeout bounds one command of the line protocol.
-const answerTimeout = 2 * time.Minute
+const flbOK = flbhost.OK
 
 // userHZ is the unit of utime and stime in /proc/<pid>/stat (USER_HZ, 100
 // on every Linux architecture Go supports).
@@ -76,76 +72,29 @@ func baselinePlugin(dir string) (string, error) {
 	return out, nil
 }
 
-// lockedBuffer collects the host's stderr: the plugin's log lines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// host is one running flbhost process with one plugin loaded.
+// host is one running flbhost process with one plugin loaded and one
+// initialised instance "0".
 type host struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	lines  chan string
-	stderr *lockedBuffer
-	exited chan struct{}
-	err    error // wait status, valid once exited is closed
+	*flbhost.Host
 }
 
 // startHost runs hostBin with plugin, registers the plugin and creates one
 // initialised instance "0" with props. The host quits when tb's test or
 // benchmark ends (tb may be a parent of the benchmarks that use the host).
 func startHost(tb testing.TB, hostBin, plugin string, props map[string]string) (*host, error) {
-	h := &host{
-		lines:  make(chan string, 1),
-		stderr: &lockedBuffer{},
-		exited: make(chan struct{}),
-	}
-	h.cmd = exec.Command(hostBin, plugin)
-	h.cmd.Stderr = h.stderr
-	h.cmd.Env = append(os.Environ(), "KEEPER_AZMON_LOG_LEVEL=warn")
-	stdin, err := h.cmd.StdinPipe()
+	fh, err := flbhost.Start(tb, hostBin, plugin, "KEEPER_AZMON_LOG_LEVEL=warn")
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := h.cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	h.stdin = stdin
-	if err := h.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", hostBin, err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			h.lines <- sc.Text()
-		}
-		close(h.lines)
-	}()
-	go func() {
-		h.err = h.cmd.Wait()
-		close(h.exited)
-	}()
+	h := &host{fh}
+	// Runs before Start's own cleanup, which then has nothing left to do.
 	tb.Cleanup(func() {
-		if err := h.close(); err != nil {
+		if err := h.stop(); err != nil {
 			tb.Errorf("flbhost %s: %v; its log:\n%s", filepath.Base(plugin), err, h.logTail())
 		}
 	})
 
-	ans, err := h.do("register")
+	ans, err := h.Do("register")
 	if err != nil {
 		return nil, err
 	}
@@ -171,24 +120,8 @@ func startHost(tb testing.TB, hostBin, plugin string, props map[string]string) (
 	return h, nil
 }
 
-// do sends one command line and returns the one-line answer.
-func (h *host) do(cmd string) (string, error) {
-	if _, err := io.WriteString(h.stdin, cmd+"\n"); err != nil {
-		return "", fmt.Errorf("%q: %w", cmd, err)
-	}
-	select {
-	case line, ok := <-h.lines:
-		if !ok {
-			return "", fmt.Errorf("%q: the host exited; log:\n%s", cmd, h.logTail())
-		}
-		return line, nil
-	case <-time.After(answerTimeout):
-		return "", fmt.Errorf("%q: no answer within %v", cmd, answerTimeout)
-	}
-}
-
 func (h *host) expect(cmd, want string) error {
-	ans, err := h.do(cmd)
+	ans, err := h.Do(cmd)
 	if err == nil && ans != want {
 		err = fmt.Errorf("%q: answer %q, want %q", cmd, ans, want)
 	}
@@ -200,7 +133,7 @@ func (h *host) expect(cmd, want string) error {
 // Fluent Bit hands over a chunk in memory.
 func (h *host) flush(tag, file string) (int, error) {
 	cmd := "flush 0 " + tag + " " + file
-	ans, err := h.do(cmd)
+	ans, err := h.Do(cmd)
 	if err != nil {
 		return 0, err
 	}
@@ -211,12 +144,13 @@ func (h *host) flush(tag, file string) (int, error) {
 	return strconv.Atoi(f[1])
 }
 
-// close runs FLBPluginExitCtx, FLBPluginExit and quits the host, killing it
+// stop runs FLBPluginExitCtx, FLBPluginExit and quits the host, killing it
 // if it does not quit.
-func (h *host) close() error {
+func (h *host) stop() error {
 	select {
-	case <-h.exited:
-		return fmt.Errorf("exited early: %v", h.err)
+	case <-h.Exited():
+		_ = h.Close() // it has nothing to add
+		return fmt.Errorf("exited early: %v", h.ExitErr())
 	default:
 	}
 	var errs []error
@@ -226,33 +160,16 @@ func (h *host) close() error {
 			break
 		}
 	}
-	_, _ = io.WriteString(h.stdin, "quit\n")
-	_ = h.stdin.Close()
-	select {
-	case <-h.exited:
-	case <-time.After(30 * time.Second):
-		_ = h.cmd.Process.Kill()
-		<-h.exited
-		errs = append(errs, errors.New("did not quit within 30s; killed"))
-	}
-	if h.err != nil {
-		errs = append(errs, h.err)
-	}
+	errs = append(errs, h.Close())
 	return errors.Join(errs...)
 }
 
-func (h *host) logTail() string {
-	s := h.stderr.String()
-	if len(s) > 8192 {
-		s = "...\n" + s[len(s)-8192:]
-	}
-	return s
-}
+func (h *host) logTail() string { return h.LogTail(8192) }
 
 // cpu returns the CPU time (user + system, all threads) the host has used,
 // with a resolution of 1/userHZ.
 func (h *host) cpu() (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", h.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", h.Pid()))
 	if err != nil {
 		return 0, err
 	}
@@ -280,7 +197,7 @@ func (h *host) cpu() (time.Duration, error) {
 // memory returns the host's resident set size and its peak so far (VmRSS,
 // VmHWM), in bytes.
 func (h *host) memory() (rss, peak int64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", h.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", h.Pid()))
 	if err != nil {
 		return 0, 0, err
 	}
