@@ -119,10 +119,14 @@ func (r *Records) Reset() {
 // 0-based ordinal among the chunk's top-level objects (group markers
 // included) and its byte offset.
 type Result struct {
-	Records   int   // records appended to out
-	Skipped   int   // records that could not be converted (body not a map, bad ts, truncated tail)
-	Truncated int   // string values cut to MaxFieldBytes
-	Problem   error // the first skipped record's reason (record ordinal and what was wrong), nil if none
+	Records   int // records appended to out
+	Skipped   int // records that could not be converted (body not a map, bad ts, truncated tail)
+	Truncated int // string values cut to MaxFieldBytes
+	// Repeated counts fields left out because their key was already
+	// written in the same object: a key repeated in a map, or a field
+	// folded into data whose key the record's own data map already has.
+	Repeated int
+	Problem  error // the first skipped record's reason (record ordinal and what was wrong), nil if none
 }
 
 // status is what became of one top-level msgpack object of a chunk.
@@ -151,7 +155,7 @@ func (c *Converter) Convert(chunk []byte, out *Records) (Result, error) {
 		return res, nil
 	}
 	e := c.pool.Get().(*encoder)
-	e.buf, e.truncated = out.buf, 0
+	e.buf, e.truncated, e.repeated = out.buf, 0, 0
 	// JSON is about 1.3 times the size of its msgpack; grow once up front
 	// rather than by append's steps (which copy the whole buffer each time).
 	if want := len(e.buf) + len(chunk)*3/2; cap(e.buf) < want {
@@ -160,14 +164,14 @@ func (c *Converter) Convert(chunk []byte, out *Records) (Result, error) {
 		e.buf = grown
 	}
 	for off, ord := 0, 0; off < len(chunk); ord++ {
-		mark, tr := len(e.buf), e.truncated
+		mark, tr, rep := len(e.buf), e.truncated, e.repeated
 		n, st, err := c.record(e, chunk[off:], ord, off)
 		switch st {
 		case converted:
 			out.ends = append(out.ends, len(e.buf))
 			res.Records++
 		case skipped, lost:
-			e.buf, e.truncated = e.buf[:mark], tr
+			e.buf, e.truncated, e.repeated = e.buf[:mark], tr, rep
 			res.Skipped++
 			if res.Problem == nil {
 				res.Problem = err
@@ -178,7 +182,7 @@ func (c *Converter) Convert(chunk []byte, out *Records) (Result, error) {
 		}
 		off += n
 	}
-	res.Truncated = e.truncated
+	res.Truncated, res.Repeated = e.truncated, e.repeated
 	out.buf = e.buf
 	e.release()
 	c.pool.Put(e)
@@ -315,6 +319,7 @@ func (c *Converter) raw(e *encoder, body []byte, t instant) ([]byte, error) {
 	e.buf = append(e.buf, '"')
 	set := e.set(1)
 	first, timeSeen := false, c.opts.TimeKey == ""
+	keyTime, ownTime := false, false // TimeGenerated came from the time key / the record's own
 	for ; n > 0; n-- {
 		if name, ok := keyName(b); ok {
 			isTime := !timeSeen && string(name) == c.opts.TimeKey
@@ -323,11 +328,19 @@ func (c *Converter) raw(e *encoder, body []byte, t instant) ([]byte, error) {
 				if err != nil {
 					return b, err
 				}
-				if isTime {
+				tt, ok := valueTime(v)
+				switch {
+				case isTime:
 					timeSeen = true
-					if tt, ok := valueTime(v); ok {
+					if ok {
 						_ = appendMillis(e.buf[tpos:tpos], tt) // overwrite in place
+						keyTime = true
 					}
+				case ok && !keyTime && !ownTime:
+					// The record's own TimeGenerated, unless the time key
+					// gives one.
+					_ = appendMillis(e.buf[tpos:tpos], tt)
+					ownTime = true
 				}
 				if string(name) == timeGenerated {
 					if b, err = skip(v); err != nil {

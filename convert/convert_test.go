@@ -378,6 +378,7 @@ func TestTimeKey(t *testing.T) {
 		{"timestamp ext", ext(-1, 0x67, 0x91, 0x9b, 0xdf), "2025-01-23T01:31:11.000Z"},
 		{"year 9999", "9999-12-31T23:59:59.999Z", "9999-12-31T23:59:59.999Z"},
 		{"year 1", "0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000Z"},
+		{"leap second", "2016-12-31T23:59:60Z", "2016-12-31T23:59:59.999Z"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -389,7 +390,7 @@ func TestTimeKey(t *testing.T) {
 	}
 	bad := []any{
 		"", "yesterday", "2024-02-30T00:00:00Z", "2023-02-29", "2024-13-01", "2024-00-01", "2024-01-00",
-		"2024-01-01T24:00:00Z", "2024-01-01T23:60:00Z", "2024-01-01T23:59:60Z", "2024-01-01T23:59:59.Z",
+		"2024-01-01T24:00:00Z", "2024-01-01T23:60:00Z", "2024-01-01T23:59:61Z", "2024-01-01T23:59:59.Z",
 		"2024-01-01T23:59:59+2400", "2024-01-01T23:59:59Zjunk", "2024-01-01X23:59:59Z", "2024-1-1",
 		"20240101T000000Z", "2024-01-01T23:59:59 UTC", " 2024-01-01", "0001-01-01T00:00:00+01:00", "0000-06-01T00:00:00Z",
 		"1737595871", nil, true, kv("a", 1), []any{1}, math.NaN(), math.Inf(1), 1e300, -1e300,
@@ -414,15 +415,30 @@ func TestTimeKey(t *testing.T) {
 			t.Fatalf("got %s, want %s", got, want)
 		}
 	})
-	t.Run("TimeGenerated consumed", func(t *testing.T) {
-		for _, schema := range []convert.Schema{convert.Raw, convert.Keeper} {
-			got := one(t, convert.Options{Schema: schema}, v2(kv("TimeGenerated", "2020-01-01T00:00:00Z", "a", 1, "TimeGenerated", 5)))
-			want := `{` + fb + `,"a":1}`
-			if schema == convert.Keeper {
-				want = `{` + fb + `,"data":{"a":1}}`
-			}
-			if got != want {
-				t.Fatalf("%v: got %s, want %s", schema, got, want)
+	t.Run("the record's own TimeGenerated, written once", func(t *testing.T) {
+		own := `"TimeGenerated":"2020-01-01T00:00:00.000Z"`
+		tests := []struct {
+			name    string
+			timeKey string
+			rec     chunktest.Map
+			want    string // TimeGenerated member
+		}{
+			{"no time key", "", kv("TimeGenerated", "2020-01-01T00:00:00Z", "a", 1, "TimeGenerated", 5), own},
+			{"time key absent", "time", kv("TimeGenerated", "2020-01-01T00:00:00Z", "a", 1), own},
+			{"time key unparseable", "time", kv("time", "bad", "TimeGenerated", "2020-01-01T00:00:00Z", "a", 1), own},
+			{"time key wins, before", "time", kv("time", "2021-06-01T00:00:00Z", "TimeGenerated", "2020-01-01T00:00:00Z", "a", 1), `"TimeGenerated":"2021-06-01T00:00:00.000Z"`},
+			{"time key wins, after", "time", kv("TimeGenerated", "2020-01-01T00:00:00Z", "time", "2021-06-01T00:00:00Z", "a", 1), `"TimeGenerated":"2021-06-01T00:00:00.000Z"`},
+			{"unparseable own: Fluent Bit's time", "", kv("TimeGenerated", "soon", "a", 1), fb},
+		}
+		for _, tc := range tests {
+			for _, schema := range []convert.Schema{convert.Raw, convert.Keeper} {
+				got := one(t, convert.Options{Schema: schema, TimeKey: tc.timeKey}, v2(tc.rec))
+				if !strings.HasPrefix(got, "{"+tc.want+",") {
+					t.Errorf("%s, %v: got %s, want %s first", tc.name, schema, got, tc.want)
+				}
+				if strings.Count(got, `"TimeGenerated"`) != 1 {
+					t.Errorf("%s, %v: TimeGenerated not written exactly once: %s", tc.name, schema, got)
+				}
 			}
 		}
 	})
@@ -1020,5 +1036,38 @@ func TestZeroAllocs(t *testing.T) {
 		if allocs > 0.5 {
 			t.Errorf("%v: %.1f allocations per chunk with a reused Records", schema, allocs)
 		}
+	}
+}
+
+// TestRepeatedKeysCounted: a field left out because its key was already
+// written is counted, so the plugin can say so in its log.
+func TestRepeatedKeysCounted(t *testing.T) {
+	tests := []struct {
+		name     string
+		opts     convert.Options
+		body     chunktest.Map
+		want     string // a part of the output
+		repeated int
+	}{
+		{"no repeat", keeperOpts(), kv("role_id", "r", "data", kv("node_id", "n")), `"data":{"node_id":"n","role_id":"r"}`, 0},
+		{"folded field shadowed by the record's data map", keeperOpts(), kv("role_id", "top", "data", kv("role_id", "inner")), `"data":{"role_id":"inner"}`, 1},
+		{"repeated column", keeperOpts(), kv("username", "a", "username", "b"), `"username":"a"`, 1},
+		{"repeated data map", keeperOpts(), kv("data", kv("x", 1), "data", kv("y", 2)), `"data":{"x":1}`, 1},
+		{"repeated key in raw", rawOpts(), kv("a", 1, "a", 2), `"a":1}`, 1},
+		{"repeated key nested", rawOpts(), kv("m", kv("k", 1, "k", 2)), `"m":{"k":1}`, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			recs, res, err := run(t, tc.opts, v2(tc.body))
+			if err != nil || len(recs) != 1 {
+				t.Fatalf("%d records, %v", len(recs), err)
+			}
+			if !strings.Contains(recs[0], tc.want) {
+				t.Errorf("got %s, want it to contain %s", recs[0], tc.want)
+			}
+			if res.Repeated != tc.repeated {
+				t.Errorf("Repeated = %d, want %d", res.Repeated, tc.repeated)
+			}
+		})
 	}
 }

@@ -47,16 +47,17 @@
 // Every record is a compact JSON object (no newline) whose first member is
 // "TimeGenerated" in UTC with exactly milliseconds ("2006-01-02T15:04:05.000Z",
 // truncated). Its source is the first field named Options.TimeKey if
-// present and parseable, else Fluent Bit's event time. Parseable times:
+// present and parseable, else the record's own first "TimeGenerated" field
+// if parseable, else Fluent Bit's event time. Parseable times:
 // RFC 3339 / ISO 8601 extended strings (YYYY-MM-DD, optionally followed by
 // 'T', 't' or a space, hh:mm, optional :ss and fraction, optional 'Z' or
 // ±hh[[:]mm]; no zone means UTC); epoch integers and floats in seconds, or
 // milliseconds, microseconds, nanoseconds when their magnitude exceeds
 // 1e11, 1e14, 1e17 (floats rounded to the microsecond); time extensions.
-// Only the years 0001-9999 are times (Azure datetimes start at year 1). Numeric strings are not times. A
-// record field named "TimeGenerated" is consumed, never written (it is the
-// source only when TimeKey names it). The TimeKey field itself stays in the
-// record.
+// Only the years 0001-9999 are times (Azure datetimes start at year 1); a
+// leap second (:60) is the last millisecond of its minute. Numeric strings
+// are not times. A record field named "TimeGenerated" is consumed, never
+// written a second time. The TimeKey field itself stays in the record.
 //
 // # Raw shape
 //
@@ -94,6 +95,7 @@
 //   - A key repeated at the top level keeps its first occurrence (a
 //     repeated column is dropped even when the first one moved into data);
 //     within data, the first of equal keys written wins, so the record's
-//     own data entries win over folded fields.
+//     own data entries win over folded fields. Result.Repeated counts the
+//     fields left out so.
 //   - Metadata is ignored; "TimeGenerated" is consumed as above.
 package convert

@@ -39,6 +39,7 @@ type encoder struct {
 	seed      maphash.Seed
 	maxField  int
 	truncated int
+	repeated  int  // members left out for a repeated key
 	inKey     bool // writing the JSON text of a map or array used as a key
 }
 
@@ -282,6 +283,7 @@ func (e *encoder) member(b []byte, lvl int, set *keySet, first *bool) ([]byte, e
 	}
 	if !set.add(e, mark+boolInt(!*first)+1, len(e.buf)-1) {
 		e.buf = e.buf[:mark]
+		e.repeated++
 		return skip(b)
 	}
 	e.buf = append(e.buf, ':')

@@ -88,7 +88,7 @@ func (c *Converter) keeper(e *encoder, body []byte, t instant) ([]byte, error) {
 	for i := range cols {
 		cols[i] = -1
 	}
-	data, timeIdx := -1, -1
+	data, timeIdx, ownTG := -1, -1, -1
 	e.fields = e.fields[:0]
 	for ; n > 0; n-- {
 		off, kn, isName := strHeader(b)
@@ -114,15 +114,22 @@ func (c *Converter) keeper(e *encoder, body []byte, t instant) ([]byte, error) {
 				if cols[col] < 0 {
 					cols[col] = len(e.fields)
 					f.role = toColumn
+				} else {
+					e.repeated++
 				}
 			} else if string(name) == "data" {
 				f.role = dropped
 				if data < 0 {
 					data = len(e.fields)
 					f.role = dataMap
+				} else {
+					e.repeated++
 				}
 			} else if string(name) == timeGenerated {
 				f.role = dropped
+				if ownTG < 0 {
+					ownTG = len(e.fields)
+				}
 			}
 		}
 		e.fields = append(e.fields, f)
@@ -135,6 +142,12 @@ func (c *Converter) keeper(e *encoder, body []byte, t instant) ([]byte, error) {
 	if timeIdx >= 0 {
 		if tk, tkOK = valueTime(e.fields[timeIdx].val()); tkOK {
 			t = tk
+		}
+	}
+	if !tkOK && ownTG >= 0 && ownTG != timeIdx {
+		// The record's own TimeGenerated, before Fluent Bit's event time.
+		if own, ok := valueTime(e.fields[ownTG].val()); ok {
+			t = own
 		}
 	}
 	e.buf = append(e.buf, `{"`+timeGenerated+`":"`...)

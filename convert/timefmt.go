@@ -308,7 +308,7 @@ func parseISO(s []byte) (instant, bool) {
 		i += 6
 		if i < len(s) && s[i] == ':' {
 			var ok bool
-			if sec, ok = num(s, i+1, 2); !ok || sec > 59 {
+			if sec, ok = num(s, i+1, 2); !ok || sec > 60 {
 				return instant{}, false
 			}
 			i += 3
@@ -355,6 +355,11 @@ func parseISO(s []byte) (instant, bool) {
 		if i != len(s) {
 			return instant{}, false
 		}
+	}
+	if sec == 60 {
+		// A leap second (RFC 3339 allows :60): the last instant of the
+		// minute before it, which datetimes can hold.
+		sec, nsec = 59, 999_999_999
 	}
 	unix := daysFromCivil(y, mo, d)*86400 + h*3600 + mi*60 + sec - off
 	return mkInstant(unix, nsec)

@@ -155,6 +155,9 @@ func (in *Instance) Deliver(chunk []byte, tag string) Report {
 	if res.Truncated > 0 {
 		in.log.Warn("values truncated to the service's field limit", "tag", tag, "count", res.Truncated)
 	}
+	if res.Repeated > 0 {
+		in.log.Warn("fields left out: their key was already written (a repeated key, or one the record's own data map has)", "tag", tag, "count", res.Repeated)
+	}
 	if recs.Len() == 0 {
 		rep.Code = OK
 		return rep
