@@ -311,7 +311,7 @@ func TestDiagnose(t *testing.T) {
 		drops []azmon.Drop
 		exit  int
 		stage string
-		words []string
+		words []string // in the explanation; "!x": x is not in the problem nor the advice
 	}{
 		{"429", &azmon.StatusError{Status: 429, Code: "TooManyRequests", RetryAfter: 7 * time.Second}, nil, exitRefused, "ingestion", []string{"throttling", "12,000", "7s"}},
 		{"503", &azmon.StatusError{Status: 503}, nil, exitRefused, "ingestion", []string{"transient", "Azure status"}},
@@ -319,6 +319,7 @@ func TestDiagnose(t *testing.T) {
 		{"400 api-version", &azmon.StatusError{Status: 400, Code: "InvalidApiVersionParameter"}, nil, exitRefused, "ingestion", []string{"api-version=2023-01-01"}},
 		{"timeout", errors.Join(errors.New("post to https://dce: context deadline exceeded")), nil, exitNetwork, "ingestion", []string{"no answer", "30s", "proxy"}},
 		{"dns", dnsErr, nil, exitNetwork, "ingestion", []string{"cannot resolve", "DNS", "Private Link"}},
+		{"token dns", &azmon.TokenError{Scope: "s", Err: errors.New(`Get "https://login.microsoftonline.com/t/v2.0/.well-known/openid-configuration": dial tcp: lookup login.microsoftonline.com: no such host`)}, nil, exitNetwork, "token", []string{"cannot resolve login.microsoftonline.com", "authority_host", "cloud (now public", "DNS", "!Private Link", "!DCE", "!endpoint"}},
 		{"token network", &azmon.TokenError{Scope: "s", Err: errors.New(`Get "https://login.microsoftonline.com/t/v2.0/.well-known/openid-configuration": dial tcp: connect: connection refused`)}, nil, exitNetwork, "token", []string{"Entra ID at login.microsoftonline.com", "firewall"}},
 		{"token expired secret", &azmon.TokenError{Scope: "s", Err: errors.New(`"error_description": "AADSTS7000222: The provided client secret keys are expired.\r\nTrace ID: x"`)}, nil, exitToken, "token", []string{"expired", "new client secret"}},
 		{"token unknown code", &azmon.TokenError{Scope: "s", Err: errors.New("AADSTS123456: something")}, nil, exitToken, "token", []string{"error?code=123456"}},
@@ -334,11 +335,26 @@ func TestDiagnose(t *testing.T) {
 			}
 			text := d.Problem + " " + d.Said + " " + strings.Join(d.Advice, " ")
 			for _, w := range tc.words {
+				if absent, ok := strings.CutPrefix(w, "!"); ok {
+					// "!x": the problem and advice must not talk of x.
+					if advice := d.Problem + " " + strings.Join(d.Advice, " "); strings.Contains(advice, absent) {
+						t.Errorf("explanation talks of %q: %s", absent, advice)
+					}
+					continue
+				}
 				if !strings.Contains(text, w) {
 					t.Errorf("explanation lacks %q: %s", w, text)
 				}
 			}
 		})
+	}
+	// Managed identity has no authority host to check when its endpoint
+	// does not resolve.
+	mi := tg
+	mi.Auth, mi.Authority = azmon.AuthManagedIdentity, "the managed identity endpoint (IMDS 169.254.169.254, or IDENTITY_ENDPOINT)"
+	d := diagnose(&azmon.TokenError{Scope: "s", Err: errors.New(`Get "http://identity.example:8081/msi/token": dial tcp: lookup identity.example: no such host`)}, nil, mi)
+	if advice := d.Problem + " " + strings.Join(d.Advice, " "); d.Stage != "token" || !strings.Contains(advice, "IDENTITY_ENDPOINT") || strings.Contains(advice, "authority_host") || strings.Contains(advice, "Private Link") {
+		t.Errorf("managed identity DNS: stage %s, %s", d.Stage, advice)
 	}
 	for _, tc := range []struct {
 		err  error

@@ -400,7 +400,18 @@ func diagnoseNet(err error, kind, stage, url string, t target) diagnosis {
 	switch kind {
 	case "dns":
 		d.Problem = "cannot resolve " + h
-		d.Advice = []string{"Check the host name (for the endpoint: the DCE's Logs Ingestion URL, seed step 5) and this host's DNS; with Private Link, the privatelink.monitor.azure.com zone must resolve it.", proxy}
+		switch {
+		case stage == "token" && t.Auth == azmon.AuthManagedIdentity:
+			d.Problem = "cannot resolve the host of " + who
+			d.Advice = []string{"Check IDENTITY_ENDPOINT (when set) and this host's DNS: managed identity works only on an Azure host with an identity assigned.", proxy}
+		case stage == "token":
+			d.Advice = []string{
+				fmt.Sprintf("Check the Entra authority host %s: it comes from cloud (now %s; public, usgov or china) unless authority_host overrides it. Check that this host's DNS resolves it.", h, t.Cloud),
+				proxy,
+			}
+		default:
+			d.Advice = []string{"Check the endpoint host (the DCE's Logs Ingestion URL in endpoint_url or dce_url, seed step 5) and this host's DNS; with Private Link, the privatelink.monitor.azure.com zone must resolve it.", proxy}
+		}
 	case "refused", "unreachable":
 		d.Problem = "cannot connect to " + who
 		d.Advice = []string{"A firewall blocks outbound HTTPS to " + h + " (port 443 unless the URL names another), or the host is wrong: allow it, or correct the URL.", proxy}

@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -35,11 +37,27 @@ type fbProp struct {
 	Unset []string
 }
 
-// get returns the last value of key (Fluent Bit keeps the last one), "" if absent.
+// get returns the first value of key, "" if absent. Fluent Bit keeps every
+// occurrence of a key in a section: the plugin name is the first "name"
+// (flb_cf_section_property_get_string) and a plugin reads the first
+// occurrence of its own properties (flb_output_get_property).
 func (s *fbSection) get(key string) string {
-	v := ""
 	for _, p := range s.Props {
 		if strings.EqualFold(p.Key, key) {
+			return p.Value
+		}
+	}
+	return ""
+}
+
+// instanceProp returns the value Fluent Bit gives one of its own instance
+// properties (alias, match, match_regex): flb_output_set_property applies
+// the occurrences in order, so the last wins; alias and match_regex skip
+// an empty value.
+func (s *fbSection) instanceProp(key string) string {
+	v := ""
+	for _, p := range s.Props {
+		if strings.EqualFold(p.Key, key) && (p.Value != "" || strings.EqualFold(key, "match")) {
 			v = p.Value
 		}
 	}
@@ -52,9 +70,11 @@ type fbConfig struct {
 	Sections []fbSection
 }
 
-// loadFBConfig reads a Fluent Bit configuration: YAML when the file name ends
-// in .yaml or .yml, else the classic format. Variables come from @SET (or
-// the YAML env section) first, then from getenv, as in Fluent Bit.
+// loadFBConfig reads a Fluent Bit configuration: YAML when the file name's
+// last extension is .yaml or .yml, else the classic format, as Fluent Bit
+// picks (flb_cf_create_from_file; fluent-bit.yaml.example is classic to
+// both). Variables come from @SET (or the YAML env section) first, then
+// from getenv, as in Fluent Bit.
 func loadFBConfig(path string, getenv func(string) string) (*fbConfig, error) {
 	vars := &fbVars{set: map[string]string{}, getenv: getenv}
 	cfg := &fbConfig{Path: path}
@@ -63,12 +83,34 @@ func loadFBConfig(path string, getenv func(string) string) (*fbConfig, error) {
 	case ".yaml", ".yml":
 		err = readYAML(cfg, vars, path, 0)
 	default:
-		err = readClassic(cfg, vars, path, 0)
+		if err = readClassic(cfg, vars, path); err != nil && looksYAML(path) {
+			err = fmt.Errorf("%w (the file looks like YAML, but Fluent Bit reads a file as YAML only when its name ends in .yaml or .yml)", err)
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// looksYAML reports whether a file has a top-level key of Fluent Bit's YAML
+// format (service:, pipeline:, ...) in column 0.
+func looksYAML(path string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		key, _, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		switch strings.ToLower(key) {
+		case "service", "pipeline", "env", "includes", "parsers", "multiline_parsers", "plugins", "customs":
+			return true
+		}
+	}
+	return false
 }
 
 // fbVars resolves ${VAR}: variables set in the configuration, then the
@@ -110,7 +152,7 @@ func (v *fbVars) expand(s string) (string, []string) {
 	return b.String(), unset
 }
 
-// resolveInclude turns an include pattern, relative to the directory of
+// resolveInclude turns a YAML include pattern, relative to the directory of
 // the file that names it, into the files it matches, sorted.
 func resolveInclude(from, pattern string) ([]string, error) {
 	p := pattern
@@ -131,10 +173,44 @@ func resolveInclude(from, pattern string) ([]string, error) {
 	return files, nil
 }
 
-// readClassic reads a classic configuration file: [SECTION] headers, indented
-// `key value` lines, # comments on their own lines, @INCLUDE FILE (relative
-// to this file; globs allowed) and @SET KEY=VALUE.
-func readClassic(cfg *fbConfig, vars *fbVars, path string, depth int) error {
+// readClassic reads a classic configuration as Fluent Bit's
+// flb_cf_fluentbit.c does: [SECTION] headers and @INCLUDE / @SET in column
+// 0, `key value` lines indented the same throughout a file, split at the
+// first space, # comments on their own lines.
+func readClassic(cfg *fbConfig, vars *fbVars, path string) error {
+	r := &classicReader{cfg: cfg, vars: vars, root: mainDir(path)}
+	return r.read(path, 0)
+}
+
+// classicReader reads a classic file and the files it includes.
+type classicReader struct {
+	cfg  *fbConfig
+	vars *fbVars
+	// root is the directory of the main file (symbolic links resolved):
+	// Fluent Bit reads a relative glob against it, and a relative path
+	// not found in the working directory, whichever file names them.
+	root string
+}
+
+// mainDir is the directory Fluent Bit resolves relative includes against:
+// that of the main file's real path.
+func mainDir(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
+	return filepath.Dir(path)
+}
+
+// isBlank is C's isblank: a space or a tab.
+func isBlank(c byte) bool { return c == ' ' || c == '\t' }
+
+// read reads one classic file. Its current section, indentation and group
+// are its own: an included file starts outside any section and does not
+// end the section of the file that includes it.
+func (r *classicReader) read(path string, depth int) error {
 	if depth > maxIncludeDepth {
 		return fmt.Errorf("%s: includes nested deeper than %d (an include cycle?)", path, maxIncludeDepth)
 	}
@@ -142,69 +218,230 @@ func readClassic(cfg *fbConfig, vars *fbVars, path string, depth int) error {
 	if err != nil {
 		return fmt.Errorf("read config: %w", err)
 	}
-	var cur *fbSection
+	cur := -1 // index in r.cfg.Sections of this file's current section
+	indent, haveIndent := "", false
+	inGroup := false // inside an indented [GROUP] of the current section
+	nKeys := 0       // keys of the current section or group
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(strings.TrimPrefix(sc.Text(), "\ufeff"))
-		if line == "" || strings.HasPrefix(line, "#") {
+		line := sc.Text()
+		if n == 1 {
+			line = strings.TrimPrefix(line, "\ufeff")
+		}
+		if line == "" || line[0] == '#' {
 			continue
 		}
 		where := fmt.Sprintf("%s:%d", path, n)
+		if len(line) > len("@INCLUDE ") && strings.EqualFold(line[:len("@INCLUDE ")], "@INCLUDE ") {
+			// The rest of the line, as written, is the file or pattern.
+			arg, _ := r.vars.expand(line[len("@INCLUDE "):])
+			if err := r.include(where, arg, depth); err != nil {
+				return err
+			}
+			continue
+		}
 		if line[0] == '@' {
 			cmd, arg, _ := strings.Cut(line, " ")
 			arg = strings.TrimSpace(arg)
 			switch strings.ToUpper(cmd) {
 			case "@INCLUDE":
-				if arg == "" {
-					return fmt.Errorf("%s: @INCLUDE without a file", where)
-				}
-				arg, _ = vars.expand(arg)
-				files, err := resolveInclude(path, arg)
-				if err != nil {
-					return fmt.Errorf("%s: %w", where, err)
-				}
-				for _, f := range files {
-					if err := readClassic(cfg, vars, f, depth+1); err != nil {
-						return err
-					}
-				}
-				// A section continues only within its own file.
-				cur = nil
+				return fmt.Errorf("%s: @INCLUDE without a file", where)
 			case "@SET":
 				k, v, ok := strings.Cut(arg, "=")
 				if !ok || strings.TrimSpace(k) == "" {
 					return fmt.Errorf("%s: @SET wants KEY=VALUE", where)
 				}
-				v, _ = vars.expand(strings.TrimSpace(v))
-				vars.set[strings.TrimSpace(k)] = v
+				v, _ = r.vars.expand(strings.TrimSpace(v))
+				r.vars.set[strings.TrimSpace(k)] = v
 			default:
 				return fmt.Errorf("%s: unknown command %s (want @INCLUDE or @SET)", where, cmd)
 			}
 			continue
 		}
 		if line[0] == '[' {
-			if !strings.HasSuffix(line, "]") || len(line) < 3 {
-				return fmt.Errorf("%s: malformed section header %q", where, line)
+			// The name ends at the first ']'; the rest of the line is ignored.
+			end := strings.IndexByte(line, ']')
+			if end < 0 {
+				return fmt.Errorf("%s: malformed section header %q (no ']')", where, line)
 			}
-			cfg.Sections = append(cfg.Sections, fbSection{Kind: strings.ToLower(strings.TrimSpace(line[1 : len(line)-1])), File: path, Line: n})
-			cur = &cfg.Sections[len(cfg.Sections)-1]
+			r.cfg.Sections = append(r.cfg.Sections, fbSection{Kind: sectionKind(line[1:end]), File: path, Line: n})
+			cur, inGroup, nKeys = len(r.cfg.Sections)-1, false, 0
 			continue
 		}
-		if cur == nil {
-			return fmt.Errorf("%s: %q is outside any [SECTION]", where, line)
+		// The first other line of the file sets the indentation.
+		if !haveIndent {
+			i := 0
+			for i < len(line) && isBlank(line[i]) {
+				i++
+			}
+			if i == 0 {
+				return fmt.Errorf("%s: invalid indentation level: %.60q starts in column 0; indent the keys of a section (only [SECTION], @INCLUDE, @SET and # comments start in column 0)", where, line)
+			}
+			indent, haveIndent = line[:i], true
+			if i == len(line) {
+				continue // a line of blanks
+			}
 		}
-		i := strings.IndexAny(line, " \t")
-		if i < 0 {
-			return fmt.Errorf("%s: key %q has no value", where, line)
+		level, group, err := checkIndent(line, indent)
+		if err != nil {
+			return fmt.Errorf("%s: invalid indentation level: %v", where, err)
 		}
-		val, unset := vars.expand(strings.TrimSpace(line[i+1:]))
-		cur.Props = append(cur.Props, fbProp{Key: strings.ToLower(line[:i]), Value: val, Unset: unset})
+		if !group {
+			inGroup = false
+		}
+		if level == len(line) || line[level] == '#' {
+			continue // a comment, or blanks, at the keys' indentation
+		}
+		rest := line[level:]
+		sp := strings.IndexByte(rest, ' ')
+		if sp < 0 {
+			if rest[0] == '[' {
+				return fmt.Errorf("%s: section header %q is indented; [SECTION] lines start in column 0", where, rest)
+			}
+			return fmt.Errorf("%s: key %.60q has no value (key and value are separated by a space; a tab does not separate them)", where, rest)
+		}
+		key := rest[:sp]
+		if key[0] == '[' {
+			// An indented [GROUP] within the section: its keys are not the
+			// section's properties.
+			if !strings.Contains(rest, "]") {
+				return fmt.Errorf("%s: malformed group header %q", where, rest)
+			}
+			if cur < 0 {
+				return fmt.Errorf("%s: group %q is outside any [SECTION]", where, rest)
+			}
+			if inGroup && nKeys == 0 {
+				return fmt.Errorf("%s: the previous group has no keys", where)
+			}
+			inGroup, nKeys = true, 0
+			continue
+		}
+		raw := rest[sp+1:]
+		if raw == "" {
+			return fmt.Errorf("%s: key %q has no value", where, key)
+		}
+		if cur < 0 {
+			return fmt.Errorf("%s: %.60q is outside any [SECTION]", where, rest)
+		}
+		nKeys++
+		if inGroup {
+			continue
+		}
+		val, unset := r.vars.expand(strings.TrimSpace(raw))
+		s := &r.cfg.Sections[cur]
+		s.Props = append(s.Props, fbProp{Key: strings.ToLower(strings.TrimSpace(key)), Value: val, Unset: unset})
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
 	return nil
+}
+
+// checkIndent checks line against the file's indentation as Fluent Bit's
+// check_indent does. level is where the key starts; group is true for a
+// line indented twice (the content of a [GROUP]).
+func checkIndent(line, indent string) (level int, group bool, err error) {
+	n := 0
+	for n < len(indent) && n < len(line) && line[n] == indent[n] {
+		n++
+	}
+	if n < len(indent) {
+		if n < len(line) && isBlank(line[n]) {
+			return 0, false, fmt.Errorf("inconsistent use of tab and space (the keys of this file are indented %q)", indent)
+		}
+		return 0, false, fmt.Errorf("indentation level is too low (the keys of this file are indented %q)", indent)
+	}
+	if n < len(line) && isBlank(line[n]) {
+		extra := 0
+		for n+extra < len(line) && isBlank(line[n+extra]) {
+			extra++
+		}
+		if extra != n {
+			return 0, false, fmt.Errorf("extra indentation level found (the keys of this file are indented %q)", indent)
+		}
+		return 2 * n, true, nil
+	}
+	return n, false, nil
+}
+
+// sectionKind types a [SECTION] name as Fluent Bit does (get_section_type):
+// the name as written, not trimmed, is a type when it matches the start of
+// that type's name, case-insensitively, types tried in this order. Other
+// names are kept in lower case.
+func sectionKind(name string) string {
+	for _, t := range [][]string{
+		{"service"}, {"parser"}, {"multiline_parser"}, {"stream_processor"},
+		{"plugins"}, {"upstream_servers"}, {"custom", "customs"},
+		{"input", "inputs"}, {"filter", "filters"}, {"output", "outputs"},
+	} {
+		for _, full := range t {
+			if name != "" && len(name) <= len(full) && strings.EqualFold(name, full[:len(name)]) {
+				return t[0]
+			}
+		}
+	}
+	return strings.ToLower(name)
+}
+
+// include reads the files of an @INCLUDE as Fluent Bit does. A pattern
+// with '*' is a glob, relative to the main file's directory, and must
+// match something; another path is tried relative to the working
+// directory first, then to the main file's directory.
+func (r *classicReader) include(where, pattern string, depth int) error {
+	if strings.Contains(pattern, "*") {
+		p := pattern
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(r.root, p)
+		}
+		files, err := filepath.Glob(p)
+		if err != nil {
+			return fmt.Errorf("%s: include %s: %w", where, pattern, err)
+		}
+		files = dropHidden(p, files)
+		if len(files) == 0 {
+			return fmt.Errorf("%s: include %s: no file matches %s (Fluent Bit stops on a pattern that matches nothing)", where, pattern, p)
+		}
+		sort.Strings(files)
+		for _, f := range files {
+			if err := r.read(f, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	p := pattern
+	if _, err := os.Stat(p); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) || filepath.IsAbs(p) {
+			return fmt.Errorf("%s: include %s: %w", where, pattern, err)
+		}
+		p = filepath.Join(r.root, pattern)
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("%s: include %s: not found in the working directory nor in %s: %w", where, pattern, r.root, err)
+		}
+	}
+	return r.read(p, depth+1)
+}
+
+// dropHidden removes the matches of pattern that glob(3) leaves out: a
+// name starting with '.' matched by a pattern element that does not.
+func dropHidden(pattern string, files []string) []string {
+	pe := strings.Split(filepath.ToSlash(pattern), "/")
+	kept := files[:0]
+	for _, f := range files {
+		fe := strings.Split(filepath.ToSlash(f), "/")
+		hidden := false
+		for i := range fe {
+			if i < len(pe) && strings.HasPrefix(fe[i], ".") && !strings.HasPrefix(pe[i], ".") {
+				hidden = true
+				break
+			}
+		}
+		if !hidden {
+			kept = append(kept, f)
+		}
+	}
+	return kept
 }
 
 // readYAML reads a YAML configuration: env (variables), includes (files
@@ -299,6 +536,7 @@ func mapValue(m *yaml.Node, key string) *yaml.Node {
 
 // yamlSection keeps the scalar entries of a YAML map, as written (30s stays
 // "30s", on stays "on"); nested values (processors) are not properties.
+// Keys are translated as Fluent Bit translates them (yamlKey).
 func yamlSection(vars *fbVars, kind, path string, m *yaml.Node) fbSection {
 	s := fbSection{Kind: kind, File: path, Line: m.Line}
 	for i := 0; i+1 < len(m.Content); i += 2 {
@@ -310,9 +548,31 @@ func yamlSection(vars *fbVars, kind, path string, m *yaml.Node) fbSection {
 			continue
 		}
 		val, unset := vars.expand(v.Value)
-		s.Props = append(s.Props, fbProp{Key: strings.ToLower(m.Content[i].Value), Value: val, Unset: unset})
+		s.Props = append(s.Props, fbProp{Key: yamlKey(m.Content[i].Value), Value: val, Unset: unset})
 	}
 	return s
+}
+
+// yamlKey is the property name Fluent Bit makes of a YAML key
+// (flb_cf_key_translate): a key that starts with a lower-case letter and
+// has no '_' is camelCase, and gets a '_' before each upper-case letter
+// (endpointUrl is endpoint_url). Keys are then kept in lower case: Fluent
+// Bit matches them case-insensitively.
+func yamlKey(k string) string {
+	k = strings.TrimSpace(k)
+	if k == "" || k[0] < 'a' || k[0] > 'z' || strings.Contains(k, "_") {
+		return strings.ToLower(k)
+	}
+	var b strings.Builder
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if 'A' <= c && c <= 'Z' {
+			b.WriteByte('_')
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 // fbOutput is one keeper_azmon output of a configuration.
@@ -325,12 +585,12 @@ type fbOutput struct {
 // Label names the output for messages: keeper_azmon.0 (alias x, match y).
 func (o fbOutput) Label() string {
 	var extra []string
-	if a := o.Section.get("alias"); a != "" {
+	if a := o.Section.instanceProp("alias"); a != "" {
 		extra = append(extra, "alias "+a)
 	}
-	if m := o.Section.get("match"); m != "" {
+	if m := o.Section.instanceProp("match"); m != "" {
 		extra = append(extra, "match "+m)
-	} else if m := o.Section.get("match_regex"); m != "" {
+	} else if m := o.Section.instanceProp("match_regex"); m != "" {
 		extra = append(extra, "match_regex "+m)
 	}
 	if len(extra) == 0 {
@@ -339,21 +599,30 @@ func (o fbOutput) Label() string {
 	return o.Name + " (" + strings.Join(extra, ", ") + ")"
 }
 
-// Properties returns the section as the plugin would read it.
+// Properties returns the section as the plugin would read it: the first
+// occurrence of each key (flb_output_get_property).
 func (o fbOutput) Properties() plugin.MapProperties {
 	p := plugin.MapProperties{}
 	for _, kv := range o.Section.Props {
-		p[kv.Key] = kv.Value
+		if _, seen := p[kv.Key]; !seen {
+			p[kv.Key] = kv.Value
+		}
 	}
 	return p
 }
 
-// UnsetVars maps each property whose value used an unset ${VAR} to those variables.
+// UnsetVars maps each property whose value (its first occurrence, the one
+// the plugin reads) used an unset ${VAR} to those variables.
 func (o fbOutput) UnsetVars() map[string][]string {
 	m := map[string][]string{}
+	seen := map[string]bool{}
 	for _, kv := range o.Section.Props {
+		if seen[kv.Key] {
+			continue
+		}
+		seen[kv.Key] = true
 		if len(kv.Unset) > 0 {
-			m[kv.Key] = append(m[kv.Key], kv.Unset...)
+			m[kv.Key] = append([]string(nil), kv.Unset...)
 		}
 	}
 	return m
@@ -413,7 +682,7 @@ func (c *fbConfig) output(spec string) (fbOutput, error) {
 		return fbOutput{}, fmt.Errorf("-output %s: no such %s output; there are: %s", spec, plugin.Name, list())
 	}
 	for _, o := range outs {
-		if strings.EqualFold(o.Section.get("alias"), spec) {
+		if strings.EqualFold(o.Section.instanceProp("alias"), spec) {
 			return o, nil
 		}
 	}

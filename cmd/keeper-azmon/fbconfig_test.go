@@ -16,6 +16,7 @@ func TestLoadFBConfig(t *testing.T) {
 		name  string
 		files map[string]string // relative path -> content; the first key sorted is not special
 		main  string
+		cwd   string // working directory, relative to the test's directory ("" leaves it)
 		spec  string
 		want  map[string]string // expected properties (subset)
 		unset map[string][]string
@@ -58,12 +59,13 @@ func TestLoadFBConfig(t *testing.T) {
 			unset: map[string][]string{"ca_file": {"NOPE"}},
 		},
 		{
-			name: "@INCLUDE relative to the including file, globs, nested",
+			// Relative to the main file's directory, whichever file names it.
+			name: "@INCLUDE relative to the main file, globs, nested",
 			main: "etc/fluent-bit.conf",
 			files: map[string]string{
 				"etc/fluent-bit.conf":     "[SERVICE]\n    Flush 1\n@INCLUDE ${DIR}/*.conf\n",
 				"etc/conf.d/10-in.conf":   "[INPUT]\n    Name tail\n",
-				"etc/conf.d/20-out.conf":  "@INCLUDE ../more/out.conf\n",
+				"etc/conf.d/20-out.conf":  "@INCLUDE more/out.conf\n",
 				"etc/more/out.conf":       "[OUTPUT]\n    Name keeper_azmon\n    Alias sentinel\n    client_id inc\n",
 				"etc/conf.d/ignored.yaml": "not: read",
 			},
@@ -144,6 +146,215 @@ func TestLoadFBConfig(t *testing.T) {
 			files: map[string]string{"fb.conf": "[OUTPUT]\n    Name\n"},
 			err:   "has no value",
 		},
+		// a. Duplicate keys: Fluent Bit keeps them all; the plugin reads the
+		// first (flb_output_get_property), the plugin name is the first, and
+		// Fluent Bit's own alias / match are set in turn, the last winning.
+		{
+			name: "duplicate keys: the first wins",
+			main: "fb.conf",
+			files: map[string]string{"fb.conf": `[OUTPUT]
+    Name      keeper_azmon
+    Alias     a1
+    Match     m1
+    client_id first
+    tenant_id ${NOPE}
+    client_id second
+    tenant_id t-second
+    Name      stdout
+    Alias     a2
+    Match     m2
+`},
+			spec:  "a2",
+			want:  map[string]string{"client_id": "first", "tenant_id": ""},
+			unset: map[string][]string{"tenant_id": {"NOPE"}},
+			label: "keeper_azmon.0 (alias a2, match m2)",
+		},
+		{
+			name: "YAML duplicate keys: the first wins",
+			main: "fb.yaml",
+			files: map[string]string{"fb.yaml": `pipeline:
+  outputs:
+    - name: keeper_azmon
+      client_id: first
+      client_id: second
+`},
+			want: map[string]string{"client_id": "first"},
+		},
+		// b. YAML keys are translated as flb_cf_key_translate does.
+		{
+			name: "YAML camelCase keys become snake_case",
+			main: "fb.yaml",
+			files: map[string]string{"fb.yaml": `pipeline:
+  outputs:
+    - name: keeper_azmon
+      endpointUrl: https://x.ingest.monitor.azure.com/dataCollectionRules/dcr-1/streams/Custom-A_CL?api-version=2023-01-01
+      clientSecret: ${SECRET}
+      maxRequestBytes: 1000
+      storage.totalLimitSize: 5G
+      tenant_ID: t-underscore
+      Client_Id: c-upper
+      TimeKey: ts
+`},
+			want: map[string]string{
+				"endpoint_url":             "https://x.ingest.monitor.azure.com/dataCollectionRules/dcr-1/streams/Custom-A_CL?api-version=2023-01-01",
+				"client_secret":            "from-env",
+				"max_request_bytes":        "1000",
+				"storage.total_limit_size": "5G",
+				"tenant_id":                "t-underscore", // has a '_': only lower-cased
+				"client_id":                "c-upper",      // starts upper-case: only lower-cased
+				"timekey":                  "ts",
+				"time_key":                 "",
+			},
+		},
+		// c. Classic indentation and separators, as flb_cf_fluentbit.c reads them.
+		{
+			name:  "key in column 0 inside a section",
+			main:  "fb.conf",
+			files: map[string]string{"fb.conf": "[OUTPUT]\nName keeper_azmon\n"},
+			err:   "fb.conf:2: invalid indentation level",
+		},
+		{
+			name:  "comment indented less than the keys",
+			main:  "fb.conf",
+			files: map[string]string{"fb.conf": "[OUTPUT]\n    Name keeper_azmon\n  # a comment\n"},
+			err:   "fb.conf:3: invalid indentation level",
+		},
+		{
+			name:  "comment indented more than the keys",
+			main:  "fb.conf",
+			files: map[string]string{"fb.conf": "[OUTPUT]\n    Name keeper_azmon\n      # a comment\n"},
+			err:   "fb.conf:3: invalid indentation level",
+		},
+		{
+			name:  "keys of another section indented differently",
+			main:  "fb.conf",
+			files: map[string]string{"fb.conf": "[SERVICE]\n    Flush 1\n[OUTPUT]\n  Name keeper_azmon\n"},
+			err:   "fb.conf:4: invalid indentation level: indentation level is too low",
+		},
+		{
+			name:  "tab among spaces",
+			main:  "fb.conf",
+			files: map[string]string{"fb.conf": "[OUTPUT]\n    Name keeper_azmon\n\tclient_id x\n"},
+			err:   "inconsistent use of tab and space",
+		},
+		{
+			name:  "blanks-only line shallower than the keys",
+			main:  "fb.conf",
+			files: map[string]string{"fb.conf": "[OUTPUT]\n    Name keeper_azmon\n  \n    client_id x\n"},
+			err:   "fb.conf:3: invalid indentation level",
+		},
+		{
+			name:  "indented section header",
+			main:  "fb.conf",
+			files: map[string]string{"fb.conf": "[SERVICE]\n    Flush 1\n    [OUTPUT]\n    Name keeper_azmon\n"},
+			err:   "fb.conf:3: section header \"[OUTPUT]\" is indented",
+		},
+		{
+			name:  "tab between key and value",
+			main:  "fb.conf",
+			files: map[string]string{"fb.conf": "[OUTPUT]\n    Name keeper_azmon\n    client_id\tabc\n"},
+			err:   "fb.conf:3: key \"client_id\\tabc\" has no value",
+		},
+		{
+			name:  "tab-indented file, a comment and a doubly indented key",
+			main:  "fb.conf",
+			files: map[string]string{"fb.conf": "[OUTPUT]\n\tName keeper_azmon\n\t# a comment\n\tclient_id\t x\n\t\ttenant_id t\n"},
+			want:  map[string]string{"client_id": "x", "tenant_id": "t"},
+		},
+		{
+			name: "an indented @INCLUDE is a key, not a directive",
+			main: "fb.conf",
+			files: map[string]string{
+				"fb.conf":    "[OUTPUT]\n    Name keeper_azmon\n    @INCLUDE other.conf\n",
+				"other.conf": "[OUTPUT]\n    Name keeper_azmon\n",
+			},
+			want: map[string]string{"@include": "other.conf"},
+		},
+		// d. The section name ends at the first ']', as written.
+		{
+			name:  "comment after a section header",
+			main:  "fb.conf",
+			files: map[string]string{"fb.conf": "[OUTPUT]  # keeper\n    Name keeper_azmon\n    client_id x\n"},
+			want:  map[string]string{"client_id": "x"},
+		},
+		{
+			name:  "blanks inside the brackets make another section",
+			main:  "fb.conf",
+			files: map[string]string{"fb.conf": "[ OUTPUT ]\n    Name keeper_azmon\n"},
+			err:   "no output with name keeper_azmon",
+		},
+		// e. A glob @INCLUDE must match a file (glob(3) skips hidden ones).
+		{
+			name:  "glob @INCLUDE that matches nothing",
+			main:  "fb.conf",
+			files: map[string]string{"fb.conf": "[OUTPUT]\n    Name keeper_azmon\n@INCLUDE conf.d/*.conf\n"},
+			err:   "fb.conf:3: include conf.d/*.conf: no file matches",
+		},
+		{
+			name: "glob @INCLUDE skips hidden files",
+			main: "fb.conf",
+			files: map[string]string{
+				"fb.conf":           "@INCLUDE conf.d/*.conf\n",
+				"conf.d/out.conf":   "[OUTPUT]\n    Name keeper_azmon\n    client_id out\n",
+				"conf.d/.#out.conf": "[OUTPUT]\n    Name keeper_azmon\n    client_id editor-lock\n",
+			},
+			want: map[string]string{"client_id": "out"},
+		},
+		// f. A relative @INCLUDE: the working directory, then the main file's.
+		{
+			name: "nested relative @INCLUDE reads the main file's directory",
+			main: "etc/fb.conf",
+			files: map[string]string{
+				"etc/fb.conf":           "@INCLUDE conf.d/out.conf\n",
+				"etc/conf.d/out.conf":   "@INCLUDE creds.conf\n",
+				"etc/creds.conf":        "[OUTPUT]\n    Name keeper_azmon\n    client_id main-dir\n",
+				"etc/conf.d/creds.conf": "[OUTPUT]\n    Name keeper_azmon\n    client_id including-dir\n",
+			},
+			want: map[string]string{"client_id": "main-dir"},
+		},
+		{
+			name: "relative @INCLUDE reads the working directory first",
+			main: "etc/fb.conf",
+			cwd:  "work",
+			files: map[string]string{
+				"etc/fb.conf":     "@INCLUDE creds.conf\n",
+				"etc/creds.conf":  "[OUTPUT]\n    Name keeper_azmon\n    client_id main-dir\n",
+				"work/creds.conf": "[OUTPUT]\n    Name keeper_azmon\n    client_id cwd\n",
+			},
+			want: map[string]string{"client_id": "cwd"},
+		},
+		// g. The current section survives an @INCLUDE; it never spans files.
+		{
+			name: "keys after an @INCLUDE stay in the section",
+			main: "fb.conf",
+			files: map[string]string{
+				"fb.conf":  "[OUTPUT]\n    Name keeper_azmon\n@INCLUDE svc.conf\n    client_id after\n",
+				"svc.conf": "[SERVICE]\n    Flush 1\n",
+			},
+			want: map[string]string{"client_id": "after"},
+		},
+		{
+			name: "an included file does not continue the including file's section",
+			main: "fb.conf",
+			files: map[string]string{
+				"fb.conf":   "[OUTPUT]\n    Name keeper_azmon\n@INCLUDE keys.conf\n",
+				"keys.conf": "    client_id x\n",
+			},
+			err: "keys.conf:1: \"client_id x\" is outside any [SECTION]",
+		},
+		{
+			// Fluent Bit picks the format by the last extension, as check does.
+			name:  "YAML in a file not named .yaml is read as classic",
+			main:  "fluent-bit.yaml.example",
+			files: map[string]string{"fluent-bit.yaml.example": "pipeline:\n  outputs:\n    - name: keeper_azmon\n"},
+			err:   "fluent-bit.yaml.example:1: invalid indentation level",
+		},
+		{
+			name:  "YAML in a file not named .yaml: the error says how to name it",
+			main:  "fb.conf",
+			files: map[string]string{"fb.conf": "# comment\nservice:\n  flush: 1\n"},
+			err:   "ends in .yaml or .yml",
+		},
 		{
 			name: "YAML pipeline outputs with env, includes and variables",
 			main: "fluent-bit.yaml",
@@ -198,6 +409,9 @@ pipeline:
 			dir := t.TempDir()
 			for name, content := range tc.files {
 				writeFile(t, dir, name, content)
+			}
+			if tc.cwd != "" {
+				t.Chdir(filepath.Join(dir, tc.cwd))
 			}
 			path := filepath.Join(dir, tc.main)
 			cfg, err := loadFBConfig(path, getenv)
