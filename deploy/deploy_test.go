@@ -1111,6 +1111,22 @@ type keyToPath struct {
 	Mode *int   `yaml:"mode"`
 }
 
+// itemKey is the ConfigMap or Secret key mounted at path rel of a volume:
+// rel itself when the volume mounts every key, else the key whose item
+// names that path ("" if none does).
+func itemKey(items []keyToPath, rel string) string {
+	if len(items) == 0 {
+		return rel
+	}
+	key := ""
+	for _, it := range items {
+		if it.Path == rel {
+			key = it.Key
+		}
+	}
+	return key
+}
+
 type volume struct {
 	Name     string `yaml:"name"`
 	EmptyDir *struct {
@@ -1530,15 +1546,7 @@ func checkPodFluentBit(t *testing.T, m manifest, c container, confPath string, v
 		if v.ConfigMap == nil {
 			return "", fmt.Errorf("%s is on volume %s, which is not a ConfigMap", p, vm.Name)
 		}
-		key := rel
-		if len(v.ConfigMap.Items) > 0 {
-			key = ""
-			for _, it := range v.ConfigMap.Items {
-				if it.Path == rel {
-					key = it.Key
-				}
-			}
-		}
+		key := itemKey(v.ConfigMap.Items, rel)
 		cm, _ := has("ConfigMap", ns, v.ConfigMap.Name)
 		text, ok := cm.Data[key]
 		if !ok {
@@ -1620,15 +1628,7 @@ func checkPodFluentBit(t *testing.T, m manifest, c container, confPath string, v
 			if !ok || v.Secret == nil {
 				t.Errorf("%s: client_secret_file %s is not on a Secret volume", where, f)
 			} else {
-				key := rel
-				if len(v.Secret.Items) > 0 {
-					key = ""
-					for _, it := range v.Secret.Items {
-						if it.Path == rel {
-							key = it.Key
-						}
-					}
-				}
+				key := itemKey(v.Secret.Items, rel)
 				sec, _ := has("Secret", ns, v.Secret.SecretName)
 				if !secretHasKey(sec, key) {
 					t.Errorf("%s: client_secret_file %s: Secret %s has no key %s", where, f, v.Secret.SecretName, key)
