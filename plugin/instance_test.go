@@ -215,20 +215,11 @@ func TestCloseCancelsFlushInFlight(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(100 * time.Millisecond) // the request is on the wire
-	closed := make(chan struct{})
-	go func() { in.Close(); close(closed) }()
-	select {
-	case <-closed:
-	case <-time.After(time.Minute):
-		t.Fatal("Close did not return while a flush was in flight")
-	}
-	select {
-	case code := <-result:
-		if code != Retry {
-			t.Errorf("cancelled flush = %d, want Retry", code)
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("the flush in flight was not cancelled by Close")
+	// The service would answer in an hour: if Close did not cancel the
+	// flush, this test would hang (go test's -timeout reports it).
+	in.Close()
+	if code := <-result; code != Retry {
+		t.Errorf("cancelled flush = %d, want Retry", code)
 	}
 	if code := in.Flush(keeperEvents(0, 1), "keeper"); code != Retry {
 		t.Errorf("flush after Close = %d, want Retry", code)
