@@ -7,6 +7,7 @@ package deploy
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +25,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/keeper-azmon/keeper-azmon/azmon"
+	"github.com/keeper-azmon/keeper-azmon/convert"
+	"github.com/keeper-azmon/keeper-azmon/convert/chunktest"
 	"github.com/keeper-azmon/keeper-azmon/plugin"
 )
 
@@ -2079,4 +2082,87 @@ func TestReadmes(t *testing.T) {
 			t.Errorf("deploy/kubernetes/README.md does not mention %s", s)
 		}
 	}
+}
+
+// TestKeeperShapeIsWhatConvertWrites ties keeperShape to the plugin itself:
+// every field the keeper schema writes for the seed's events, and for
+// records with unusual values, is a declared column with a value of the
+// column's type, TimeGenerated first (JSON member order means nothing to
+// a DCR otherwise: the plugin follows the seed's sample body). If convert changed the shape, a DCR
+// built from deploy/azure would drop or null what it sends.
+func TestKeeperShapeIsWhatConvertWrites(t *testing.T) {
+	chunk := chunktest.SeedChunk(true)
+	chunk = chunktest.AppendEventV2(chunk, time.Unix(1737595871, 0), nil, chunktest.M(
+		"enterprise_id", "6557", "timestamp", int64(1737595871123), "username", 42,
+		"data", chunktest.M("x", 1), "extra", []any{1, "two"}))
+	chunk = chunktest.AppendEventV2(chunk, time.Unix(1737595871, 0), nil, chunktest.M(
+		"enterprise_id", 5_000_000_000, "timestamp", "not a time", "audit_event", nil))
+	var recs convert.Records
+	if _, err := convert.New(convert.Options{Schema: convert.Keeper, TimeKey: "timestamp"}).Convert(chunk, &recs); err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]string{}
+	for _, c := range keeperShape() {
+		types[c.Name] = c.Type
+	}
+	for i := range recs.Len() {
+		rec := recs.Record(i)
+		dec := json.NewDecoder(bytes.NewReader(rec))
+		dec.UseNumber()
+		if _, err := dec.Token(); err != nil { // {
+			t.Fatal(err)
+		}
+		first := true
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := tok.(string)
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				t.Fatal(err)
+			}
+			typ, ok := types[name]
+			if !ok {
+				t.Errorf("record %d: field %q is not a declared column: a DCR would drop it\n%s", i, name, rec)
+				continue
+			}
+			if first && name != "TimeGenerated" {
+				t.Errorf("record %d: starts with %q, not TimeGenerated\n%s", i, name, rec)
+			}
+			first = false
+			if !fitsColumn(v, typ) {
+				t.Errorf("record %d: %s = %#v does not fit a %s column\n%s", i, name, v, typ, rec)
+			}
+		}
+	}
+}
+
+// fitsColumn reports whether a decoded JSON value fits a Log Analytics
+// column type as the plugin uses them.
+func fitsColumn(v any, typ string) bool {
+	switch typ {
+	case "string":
+		_, ok := v.(string)
+		return ok
+	case "int":
+		n, ok := v.(json.Number)
+		if !ok {
+			return false
+		}
+		_, err := strconv.ParseInt(string(n), 10, 32)
+		return err == nil
+	case "datetime":
+		s, ok := v.(string)
+		if !ok {
+			return false
+		}
+		_, err := time.Parse(time.RFC3339Nano, s)
+		return err == nil
+	case "dynamic":
+		_, ok := v.(map[string]any)
+		return ok
+	}
+	return false
 }
