@@ -99,7 +99,7 @@ type Client struct {
 // New checks cfg and builds a client. It makes no network call.
 func New(cfg Config) (*Client, error) {
 	if err := cfg.Endpoint.Validate(); err != nil {
-		return nil, fmt.Errorf("endpoint: %w", err)
+		return nil, &PropertyError{"endpoint_url", err}
 	}
 	if err := cfg.Credentials.Validate(); err != nil {
 		return nil, err
@@ -108,13 +108,13 @@ func New(cfg Config) (*Client, error) {
 	case cfg.MaxRequestBytes == 0:
 		cfg.MaxRequestBytes = DefaultMaxRequestBytes
 	case cfg.MaxRequestBytes < 1024 || cfg.MaxRequestBytes > MaxBodyBytes:
-		return nil, fmt.Errorf("max_request_bytes %d is outside 1024..%d", cfg.MaxRequestBytes, MaxBodyBytes)
+		return nil, propertyError("max_request_bytes", "%d is outside 1024..%d", cfg.MaxRequestBytes, MaxBodyBytes)
 	}
 	if cfg.MaxConcurrency == 0 {
 		cfg.MaxConcurrency = DefaultMaxConcurrency
 	}
 	if cfg.MaxConcurrency < 1 || cfg.MaxConcurrency > 64 {
-		return nil, fmt.Errorf("max_concurrency %d is outside 1..64", cfg.MaxConcurrency)
+		return nil, propertyError("max_concurrency", "%d is outside 1..64", cfg.MaxConcurrency)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -148,14 +148,14 @@ func newHTTPClient(caFile, proxy string, conns int) (*http.Client, error) {
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
-			return nil, fmt.Errorf("ca_file: %w", err)
+			return nil, &PropertyError{"ca_file", err}
 		}
 		pool, err := x509.SystemCertPool()
 		if err != nil || pool == nil {
 			pool = x509.NewCertPool()
 		}
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file %s: no PEM certificate found", caFile)
+			return nil, propertyError("ca_file", "%s: no PEM certificate found", caFile)
 		}
 		tlsConf.RootCAs = pool
 	}

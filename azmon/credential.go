@@ -87,26 +87,28 @@ func (c Credentials) scope() string {
 	return c.Cloud.Scope
 }
 
-// MissingError names the property a credential needs and lacks.
-type MissingError struct {
+// PropertyError is a configuration error about one property of the
+// plugin's configuration contract, which it names, so that a caller can
+// say which property to fix without reading the message.
+type PropertyError struct {
 	Property string
-	Auth     AuthMode
-	Hint     string
+	Err      error
 }
 
-func (e *MissingError) Error() string {
-	s := fmt.Sprintf("%s is required for auth %s", e.Property, e.Auth)
-	if e.Hint != "" {
-		s += " (" + e.Hint + ")"
-	}
-	return s
+func (e *PropertyError) Error() string { return e.Err.Error() }
+
+func (e *PropertyError) Unwrap() error { return e.Err }
+
+// propertyError makes a PropertyError from a message about prop.
+func propertyError(prop, format string, args ...any) error {
+	return &PropertyError{Property: prop, Err: fmt.Errorf(format, args...)}
 }
 
 // Validate checks that the mode has what it needs.
 func (c Credentials) Validate() error {
 	need := func(v, prop, hint string) error {
 		if v == "" {
-			return &MissingError{prop, c.Auth, hint}
+			return propertyError(prop, "%s is required for auth %s (%s)", prop, c.Auth, hint)
 		}
 		return nil
 	}
@@ -115,22 +117,22 @@ func (c Credentials) Validate() error {
 	case AuthClientSecret:
 		errs = append(errs, need(c.TenantID, "tenant_id", "the Directory (tenant) ID"), need(c.ClientID, "client_id", "the Application (client) ID"))
 		if c.ClientSecret == "" && c.ClientSecretFile == "" {
-			errs = append(errs, &MissingError{"client_secret", c.Auth, "the secret's Value, or client_secret_file"})
+			errs = append(errs, need("", "client_secret", "the secret's Value, or client_secret_file"))
 		}
 		if c.ClientSecret != "" && c.ClientSecretFile != "" {
-			errs = append(errs, fmt.Errorf("client_secret_file: set either client_secret or client_secret_file, not both"))
+			errs = append(errs, propertyError("client_secret_file", "set either client_secret or client_secret_file, not both"))
 		}
 	case AuthClientCertificate:
-		errs = append(errs, need(c.TenantID, "tenant_id", ""), need(c.ClientID, "client_id", ""), need(c.CertificatePath, "client_certificate_path", "PEM with key, or PFX"))
+		errs = append(errs, need(c.TenantID, "tenant_id", "the Directory (tenant) ID"), need(c.ClientID, "client_id", "the Application (client) ID"), need(c.CertificatePath, "client_certificate_path", "PEM with key, or PFX"))
 	case AuthWorkloadIdentity:
 		errs = append(errs, need(c.TenantID, "tenant_id", "or AZURE_TENANT_ID"), need(c.ClientID, "client_id", "or AZURE_CLIENT_ID"), need(c.FederatedTokenFile, "federated_token_file", "or AZURE_FEDERATED_TOKEN_FILE"))
 	case AuthManagedIdentity:
 		if c.ManagedIdentityClientID != "" && c.ManagedIdentityResourceID != "" {
-			errs = append(errs, fmt.Errorf("managed_identity_resource_id: set either managed_identity_client_id or managed_identity_resource_id, not both"))
+			errs = append(errs, propertyError("managed_identity_resource_id", "set either managed_identity_client_id or managed_identity_resource_id, not both"))
 		}
 	case AuthDefault:
 	default:
-		return fmt.Errorf("auth mode %q unknown", c.Auth)
+		return propertyError("auth", "auth mode %q unknown", c.Auth)
 	}
 	for _, err := range errs {
 		if err != nil {
@@ -158,10 +160,10 @@ func newCredential(c Credentials, transport *http.Client) (azcore.TokenCredentia
 		if c.ClientSecretFile != "" {
 			b, err := os.ReadFile(c.ClientSecretFile)
 			if err != nil {
-				return nil, fmt.Errorf("client_secret_file: %w", err)
+				return nil, &PropertyError{"client_secret_file", err}
 			}
 			if secret = strings.TrimSpace(string(b)); secret == "" {
-				return nil, fmt.Errorf("client_secret_file %s is empty", c.ClientSecretFile)
+				return nil, propertyError("client_secret_file", "%s is empty", c.ClientSecretFile)
 			}
 		}
 		cred, err := azidentity.NewClientSecretCredential(c.TenantID, c.ClientID, secret,
@@ -173,11 +175,11 @@ func newCredential(c Credentials, transport *http.Client) (azcore.TokenCredentia
 	case AuthClientCertificate:
 		data, err := os.ReadFile(c.CertificatePath)
 		if err != nil {
-			return nil, fmt.Errorf("client_certificate_path: %w", err)
+			return nil, &PropertyError{"client_certificate_path", err}
 		}
 		certs, key, err := azidentity.ParseCertificates(data, []byte(c.CertificatePassword))
 		if err != nil {
-			return nil, fmt.Errorf("client_certificate_path %s: %w", c.CertificatePath, err)
+			return nil, &PropertyError{"client_certificate_path", fmt.Errorf("%s: %w", c.CertificatePath, err)}
 		}
 		cred, err := azidentity.NewClientCertificateCredential(c.TenantID, c.ClientID, certs, key,
 			&azidentity.ClientCertificateCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: noDiscovery, SendCertificateChain: c.SendCertificateChain})

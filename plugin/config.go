@@ -143,11 +143,7 @@ func ParseConfigEnv(p Properties, getenv func(string) string) (Config, error) {
 		}
 	}
 	if err := creds.Validate(); err != nil {
-		var me *azmon.MissingError
-		if errors.As(err, &me) {
-			return cfg, &ConfigError{me.Property, err}
-		}
-		return cfg, &ConfigError{credentialProperty(err), err}
+		return cfg, configError(err)
 	}
 	if err := checkCloudMatch(ep, cloud, creds.Scope); err != nil {
 		return cfg, err
@@ -244,16 +240,16 @@ func parseEndpoint(get func(string) string) (azmon.Endpoint, error) {
 	return ep, nil
 }
 
-// credentialProperty names the property behind a credential error that
-// is not a missing value.
-func credentialProperty(err error) string {
-	msg := err.Error()
-	for _, p := range []string{"client_secret_file", "managed_identity_resource_id"} {
-		if strings.HasPrefix(msg, p) {
-			return p
-		}
+// configError names the property behind an error of package azmon: the
+// one its PropertyError carries, else auth (a credential that could not be
+// built).
+func configError(err error) error {
+	prop := "auth"
+	var pe *azmon.PropertyError
+	if errors.As(err, &pe) {
+		prop = pe.Property
 	}
-	return "auth"
+	return &ConfigError{Property: prop, Err: err}
 }
 
 // inferAuth picks the mode from what is configured: a secret, then a

@@ -2,6 +2,8 @@ package plugin
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -215,6 +217,41 @@ func TestAuthInference(t *testing.T) {
 			}
 			if tc.check != nil && !tc.check(c) {
 				t.Errorf("credentials not filled as expected: %+v", c)
+			}
+		})
+	}
+}
+
+// TestStartErrorsNameTheProperty: errors found when the client is built
+// (files that cannot be read) name their property too.
+func TestStartErrorsNameTheProperty(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing")
+	empty := filepath.Join(t.TempDir(), "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noSecret := with(baseProps(), "client_secret", "<unset>")
+	tests := []struct {
+		name  string
+		props MapProperties
+		prop  string
+	}{
+		{"unreadable ca_file", with(baseProps(), "ca_file", missing), "ca_file"},
+		{"ca_file without a certificate", with(baseProps(), "ca_file", empty), "ca_file"},
+		{"unreadable client_secret_file", with(noSecret, "client_secret_file", missing), "client_secret_file"},
+		{"empty client_secret_file", with(noSecret, "client_secret_file", empty), "client_secret_file"},
+		{"unreadable client_certificate_path", with(noSecret, "client_certificate_path", missing), "client_certificate_path"},
+		{"client_certificate_path without a certificate", with(noSecret, "client_certificate_path", empty), "client_certificate_path"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(tc.props, Options{})
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("err = %v, want a ConfigError", err)
+			}
+			if ce.Property != tc.prop {
+				t.Errorf("property = %s, want %s (%v)", ce.Property, tc.prop, err)
 			}
 		})
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,7 +76,7 @@ func New(p Properties, opts Options) (*Instance, error) {
 	cfg.Client.UserAgent = "keeper-azmon/" + Version
 	client, err := azmon.New(cfg.Client)
 	if err != nil {
-		return nil, configErrorFor(err)
+		return nil, configError(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &Instance{
@@ -105,11 +104,6 @@ func New(p Properties, opts Options) (*Instance, error) {
 		go in.summarize(opts.Summary)
 	}
 	return in, nil
-}
-
-// configErrorFor maps the client's start-up errors to the property at fault.
-func configErrorFor(err error) error {
-	return &ConfigError{Property: propertyOf(err), Err: err}
 }
 
 // Config is the instance's checked configuration.
@@ -247,14 +241,3 @@ func (in *Instance) Close() {
 
 // Version is the plugin's version, sent in the User-Agent.
 const Version = "0.1.0"
-
-// propertyOf guesses the property behind a client start-up error.
-func propertyOf(err error) string {
-	msg := err.Error()
-	for _, p := range []string{"ca_file", "max_request_bytes", "max_concurrency", "tenant_id", "client_id", "client_secret", "authority_host"} {
-		if strings.Contains(msg, p) {
-			return p
-		}
-	}
-	return "auth"
-}
