@@ -128,7 +128,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, url: cfg.Endpoint.URL(), http: hc, log: cfg.Logger, gzips: make(chan *gzip.Writer, cfg.MaxConcurrency)}
 	creds := cfg.Credentials
-	c.tokens = newTokenSource(creds.scope(), c.log, func() (azcore.TokenCredential, error) {
+	c.tokens = newTokenSource(creds.TokenScope(), c.log, func() (azcore.TokenCredential, error) {
 		return newCredential(creds, hc)
 	})
 	// Build the credential once now so that its configuration errors
@@ -195,16 +195,6 @@ func proxyForRequest(f func(*url.URL) (*url.URL, error)) func(*http.Request) (*u
 func (c *Client) Close() {
 	c.http.CloseIdleConnections()
 }
-
-// Token gets a bearer token (from the cache when it is fresh), to check
-// the credentials without sending anything.
-func (c *Client) Token(ctx context.Context) error {
-	_, err := c.tokens.Token(ctx)
-	return err
-}
-
-// Authority is the Entra ID authority host the credentials use.
-func (c *Client) Authority() string { return c.cfg.Credentials.authority() }
 
 // URL is the ingestion URL the client posts to.
 func (c *Client) URL() string { return c.url }

@@ -71,16 +71,17 @@ type Credentials struct {
 	Scope string
 }
 
-// authority is the effective authority host.
-func (c Credentials) authority() string {
+// Authority is the effective authority host: AuthorityHost, else the
+// cloud's.
+func (c Credentials) Authority() string {
 	if c.AuthorityHost != "" {
 		return c.AuthorityHost
 	}
 	return c.Cloud.AuthorityHost
 }
 
-// scope is the effective token scope.
-func (c Credentials) scope() string {
+// TokenScope is the effective token scope: Scope, else the cloud's.
+func (c Credentials) TokenScope() string {
 	if c.Scope != "" {
 		return c.Scope
 	}
@@ -147,7 +148,7 @@ func (c Credentials) Validate() error {
 // again.
 func newCredential(c Credentials, transport *http.Client) (azcore.TokenCredential, error) {
 	opts := azcore.ClientOptions{
-		Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: c.authority()},
+		Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: c.Authority()},
 		Transport: transport,
 		// The client bounds every call with the flush deadline; one quick
 		// retry inside azidentity is enough.

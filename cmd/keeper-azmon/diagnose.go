@@ -45,7 +45,7 @@ func newTarget(cfg plugin.Config) target {
 		Auth:     c.Auth,
 		TenantID: c.TenantID,
 		ClientID: c.ClientID,
-		Scope:    c.Scope,
+		Scope:    c.TokenScope(),
 		Cloud:    c.Cloud.Name,
 		Base:     cfg.Client.Endpoint.Base,
 		DCRID:    cfg.Client.Endpoint.DCRID,
@@ -55,13 +55,7 @@ func newTarget(cfg plugin.Config) target {
 		Proxy:    cfg.Client.Proxy != "",
 		GUIDLike: isGUID(strings.TrimSpace(string(c.ClientSecret))),
 	}
-	if t.Scope == "" {
-		t.Scope = c.Cloud.Scope
-	}
-	t.Authority = c.AuthorityHost
-	if t.Authority == "" {
-		t.Authority = c.Cloud.AuthorityHost
-	}
+	t.Authority = c.Authority()
 	switch c.Auth {
 	case azmon.AuthManagedIdentity:
 		t.Authority = "the managed identity endpoint (IMDS 169.254.169.254, or IDENTITY_ENDPOINT)"
