@@ -196,9 +196,6 @@ func (c *Client) Close() {
 	c.http.CloseIdleConnections()
 }
 
-// URL is the ingestion URL the client posts to.
-func (c *Client) URL() string { return c.url }
-
 // MaxRequestBytes is the effective cap on one request's JSON.
 func (c *Client) MaxRequestBytes() int { return c.cfg.MaxRequestBytes }
 

@@ -109,9 +109,6 @@ func New(p Properties, opts Options) (*Instance, error) {
 // Config is the instance's checked configuration.
 func (in *Instance) Config() Config { return in.cfg }
 
-// Logger is the instance's logger.
-func (in *Instance) Logger() *slog.Logger { return in.log }
-
 // Report says what Deliver did with a chunk.
 type Report struct {
 	Code     Code

@@ -61,17 +61,6 @@ func (o object) with(key string, val any) object {
 	return append(out, field{key, val})
 }
 
-// without returns a copy of o without key.
-func (o object) without(key string) object {
-	var out object
-	for _, f := range o {
-		if f.key != key {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 // parseObject decodes one JSON object, keeping key order and numbers as
 // json.Number.
 func parseObject(data []byte) (object, error) {
