@@ -292,37 +292,35 @@ func (j *jwt) verify(pub crypto.PublicKey) error {
 
 // findCert finds the registered certificate a client assertion names by x5t#S256, x5t or x5c.
 func findCert(j *jwt, certs []*x509.Certificate) (*x509.Certificate, string) {
-	if t := str(j.header, "x5t#S256"); t != "" {
-		want, _ := unb64(t)
-		for _, c := range certs {
-			sum := sha256.Sum256(c.Raw)
-			if bytes.Equal(sum[:], want) {
-				return c, t
-			}
-		}
-		return nil, t
+	thumbprints := []struct {
+		header string
+		sum    func(der []byte) []byte
+	}{
+		{"x5t#S256", func(der []byte) []byte { s := sha256.Sum256(der); return s[:] }},
+		{"x5t", func(der []byte) []byte { s := sha1.Sum(der); return s[:] }},
 	}
-	if t := str(j.header, "x5t"); t != "" {
-		want, _ := unb64(t)
-		for _, c := range certs {
-			sum := sha1.Sum(c.Raw)
-			if bytes.Equal(sum[:], want) {
-				return c, t
-			}
+	for _, tp := range thumbprints {
+		if t := str(j.header, tp.header); t != "" {
+			want, _ := unb64(t)
+			return certWhere(certs, func(c *x509.Certificate) bool { return bytes.Equal(tp.sum(c.Raw), want) }), t
 		}
-		return nil, t
 	}
 	if chain, ok := j.header["x5c"].([]any); ok && len(chain) > 0 {
 		s, _ := chain[0].(string)
 		der, _ := base64.StdEncoding.DecodeString(s)
-		for _, c := range certs {
-			if bytes.Equal(c.Raw, der) {
-				return c, "x5c"
-			}
-		}
-		return nil, "x5c"
+		return certWhere(certs, func(c *x509.Certificate) bool { return bytes.Equal(c.Raw, der) }), "x5c"
 	}
 	return nil, ""
+}
+
+// certWhere returns the first of certs that match accepts, or nil.
+func certWhere(certs []*x509.Certificate, match func(*x509.Certificate) bool) *x509.Certificate {
+	for _, c := range certs {
+		if match(c) {
+			return c
+		}
+	}
+	return nil
 }
 
 // isCertAssertion reports whether a client assertion names a certificate (else it is taken as
