@@ -57,6 +57,10 @@ type Options struct {
 	// visible marker, to at most this many bytes. 0 (or less) means
 	// DefaultMaxFieldBytes; values below 64 are raised to 64.
 	MaxFieldBytes int
+	// EnterpriseID fills the Keeper shape's enterprise_id column of an
+	// event that has none (Commander's exports carry none); 0 means none.
+	// It must fit the column's 32 bits.
+	EnterpriseID int64
 }
 
 // Converter converts chunks. It is safe for concurrent use by many

@@ -21,6 +21,10 @@ func ts0() time.Time { return time.Date(2025, 1, 23, 1, 31, 11, 123456789, time.
 
 const ts0Text = `"TimeGenerated":"2025-01-23T01:31:11.123Z"`
 
+// ts0Stamp is the timestamp column written for an event that has none of
+// its own: the event's time, as in TimeGenerated.
+const ts0Stamp = `"timestamp":"2025-01-23T01:31:11.123Z"`
+
 type M = chunktest.Map
 
 // kv is chunktest.M: a map of the given keys and values, in order.
@@ -331,7 +335,7 @@ func TestManyDuplicateKeys(t *testing.T) {
 		got := one(t, opts, v2(body))
 		w := `{` + ts0Text + want.String() + `}`
 		if opts.Schema == convert.Keeper {
-			w = `{` + ts0Text + `,"data":{` + want.String()[1:] + `}}`
+			w = `{` + ts0Text + `,` + ts0Stamp + `,"data":{` + want.String()[1:] + `}}`
 		}
 		if got != w {
 			t.Fatalf("%v:\n got %s\nwant %s", opts.Schema, got, w)
@@ -447,7 +451,7 @@ func TestTimeKey(t *testing.T) {
 			got := one(t, convert.Options{Schema: schema, TimeKey: "TimeGenerated"}, v2(kv("a", 1, "TimeGenerated", "2020-01-01T00:00:00Z")))
 			want := `{"TimeGenerated":"2020-01-01T00:00:00.000Z","a":1}`
 			if schema == convert.Keeper {
-				want = `{"TimeGenerated":"2020-01-01T00:00:00.000Z","data":{"a":1}}`
+				want = `{"TimeGenerated":"2020-01-01T00:00:00.000Z","timestamp":"2020-01-01T00:00:00.000Z","data":{"a":1}}`
 			}
 			if got != want {
 				t.Fatalf("%v: got %s, want %s", schema, got, want)
@@ -554,7 +558,12 @@ func TestKeeperColumns(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got := one(t, convert.Options{Schema: convert.Keeper, TimeKey: "none"}, v2(tc.body))
-			if want := `{` + ts0Text + `,` + tc.want + `}`; got != want {
+			want := tc.want
+			if i := strings.Index(want, `"data":{`); !strings.Contains(want[:i], `"timestamp":`) {
+				// No usable timestamp of its own: the event's time.
+				want = want[:i] + ts0Stamp + `,` + want[i:]
+			}
+			if want := `{` + ts0Text + `,` + want + `}`; got != want {
 				t.Fatalf("\n got %s\nwant %s", got, want)
 			}
 		})
@@ -564,7 +573,7 @@ func TestKeeperColumns(t *testing.T) {
 func TestMetadataIgnored(t *testing.T) {
 	chunk := chunktest.AppendEventV2(nil, ts0(), kv("audit_event", "meta", "nested", kv("a", []any{1})), kv("audit_event", "body"))
 	got := one(t, keeperOpts(), chunk)
-	if want := `{` + ts0Text + `,"audit_event":"body","data":{}}`; got != want {
+	if want := `{` + ts0Text + `,"audit_event":"body",` + ts0Stamp + `,"data":{}}`; got != want {
 		t.Fatalf("got %s, want %s", got, want)
 	}
 	// A header of one element, or more than two, is accepted too.

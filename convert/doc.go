@@ -73,9 +73,17 @@
 //	 "data":{...}}
 //
 // in exactly that order, with these rules:
-//   - A column missing from the record is omitted (no nulls invented).
-//     "data" is always written, "data":{} when empty, so the dynamic column
-//     is always an object.
+//   - A column missing from the record is omitted (no nulls invented),
+//     except two: timestamp is always written (the event's time, the same
+//     instant as TimeGenerated, when the event has none that parses), and
+//     enterprise_id is Options.EnterpriseID when the event has none that
+//     fits. "data" is always written, "data":{} when empty, so the dynamic
+//     column is always an object.
+//   - Keeper Commander's names are read as the columns they stand for:
+//     audit_event_type as audit_event, ip_address as remote_address,
+//     keeper_version as client_version, created as timestamp. Where a
+//     record has both names, Keeper's wins and Commander's stays in data.
+//     With TimeKey "timestamp" (the default), created is a time key too.
 //   - String columns (audit_event, remote_address, category,
 //     client_version, username) take str as is, bin and extensions as
 //     strings (see Values), and integers, finite floats and bools as their
@@ -98,4 +106,33 @@
 //     own data entries win over folded fields. Result.Repeated counts the
 //     fields left out so.
 //   - Metadata is ignored; "TimeGenerated" is consumed as above.
+//
+// # Wrapped Keeper events
+//
+// A record with no audit_event (or audit_event_type) of its own is looked
+// at for a Keeper event that an input left wrapped, without configuration:
+//
+//   - a Splunk HEC body (Fluent Bit's splunk input; Commander's splunk
+//     target): an "event" map beside one of time, host, source, sourcetype.
+//     The event map is the event; time, host, source, sourcetype, index and
+//     fields are the envelope.
+//   - a JSON object in "message" (or else "log"), a string, that has
+//     audit_event or audit_event_type among its top-level keys: Keeper's
+//     Syslog push as a syslog parser leaves it. The object is the event
+//     (read as Fluent Bit's JSON parser would); pri, time, host, ident,
+//     pid, msgid and extradata are the envelope.
+//   - Commander's RFC 5424 structured data in "extradata", a string that
+//     starts with [Keeper@Commander: each k="v" becomes a string field
+//     (Commander does not escape values, so a value ends at the first `"`
+//     followed by ` name="` or by the end), msgid becomes "id", host
+//     becomes "ip_address" and message "message" (unless "-" or empty);
+//     the syslog fields above are the envelope.
+//
+// The event's fields come first, then the record's other fields (those
+// that are not envelope), so the event's win. The envelope is not written,
+// but its "time", when it parses, is the event's time ahead of the
+// record's own TimeGenerated and Fluent Bit's event time (the event's own
+// time key still comes first). Anything else stays as it is: a "message"
+// that is not such an object, a HEC "event" that is not a map, other
+// structured data.
 package convert

@@ -36,6 +36,8 @@ type encoder struct {
 	scratch   []byte // text of a map key that is itself a map or array
 	sets      []keySet
 	fields    []field
+	top       []field // a record's own fields while a wrapped event is unwrapped
+	evbuf     []byte  // msgpack of events unwrapped from strings
 	seed      maphash.Seed
 	maxField  int
 	truncated int
@@ -55,6 +57,15 @@ func (e *encoder) release() {
 	e.fields = e.fields[:0]
 	if cap(e.fields) > keepCap/64 {
 		e.fields = nil
+	}
+	clear(e.top[:cap(e.top)])
+	e.top = e.top[:0]
+	if cap(e.top) > keepCap/64 {
+		e.top = nil
+	}
+	e.evbuf = e.evbuf[:0]
+	if cap(e.evbuf) > keepCap {
+		e.evbuf = nil
 	}
 	if cap(e.scratch) > keepCap {
 		e.scratch = nil

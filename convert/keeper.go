@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"bytes"
 	"math"
 	"strconv"
 
@@ -38,25 +39,35 @@ func columnKey(col int) string {
 	return `,"timestamp":`
 }
 
-// columnOf returns the column named name, or -1.
-func columnOf(name []byte) int {
+// columnOf returns the column named name, or -1. alias is true for the
+// name Keeper Commander's exports use for it (the API's raw names):
+// audit_event_type, ip_address, keeper_version, created.
+func columnOf(name []byte) (col int, alias bool) {
 	switch string(name) {
 	case "audit_event":
-		return colAuditEvent
+		return colAuditEvent, false
 	case "remote_address":
-		return colRemoteAddress
+		return colRemoteAddress, false
 	case "category":
-		return colCategory
+		return colCategory, false
 	case "client_version":
-		return colClientVersion
+		return colClientVersion, false
 	case "username":
-		return colUsername
+		return colUsername, false
 	case "enterprise_id":
-		return colEnterpriseID
+		return colEnterpriseID, false
 	case "timestamp":
-		return colTimestamp
+		return colTimestamp, false
+	case "audit_event_type":
+		return colAuditEvent, true
+	case "ip_address":
+		return colRemoteAddress, true
+	case "keeper_version":
+		return colClientVersion, true
+	case "created":
+		return colTimestamp, true
 	}
-	return -1
+	return -1, false
 }
 
 // role says where a top-level field of a Keeper record goes.
@@ -64,7 +75,7 @@ type role uint8
 
 const (
 	toData   role = iota // folded into data
-	dropped              // consumed (TimeGenerated) or a repeated key
+	dropped              // consumed (TimeGenerated), a repeated key, or envelope
 	toColumn             // a Keeper column (moves to data if it does not fit)
 	dataMap              // the record's own "data" field
 )
@@ -78,76 +89,204 @@ type field struct {
 
 func (f *field) val() []byte { return f.kv[f.klen:] }
 
+// event is what one Keeper event is made of: its fields (in e.fields) and
+// where its columns are among them.
+type event struct {
+	cols    [numCols]int  // index of each column's field, -1 if none
+	alias   [numCols]bool // the column's field has Commander's name
+	data    int           // the event's own "data" map
+	ownTG   int           // the record's own TimeGenerated
+	timeKey int           // the first field named Options.TimeKey
+}
+
+func (ev *event) reset() {
+	for i := range ev.cols {
+		ev.cols[i] = -1
+		ev.alias[i] = false
+	}
+	ev.data, ev.ownTG, ev.timeKey = -1, -1, -1
+}
+
+// envelope is what the first pass over a record learned about the ways
+// Keeper events arrive wrapped (see the package documentation): the index
+// in e.fields of each field that may hold or frame an event, -1 if none.
+type envelope struct {
+	event     int // HEC: "event"
+	hec       int // HEC: one of time, host, source, sourcetype
+	message   int // syslog parsers: "message"
+	log       int // tail and others: "log"
+	extradata int // syslog parsers: RFC 5424 structured data
+	time      int // the envelope's time (syslog header or HEC time)
+}
+
+// note records what a top-level field named name is to an envelope.
+func (env *envelope) note(name []byte, i int) {
+	switch string(name) {
+	case "event":
+		env.event = i
+	case "message":
+		env.message = i
+	case "log":
+		env.log = i
+	case "extradata":
+		env.extradata = i
+	case "time":
+		env.time, env.hec = i, i
+	case "host", "source", "sourcetype":
+		env.hec = i
+	}
+}
+
+// Envelope fields: what a syslog parser or a Splunk HEC body wraps an event
+// in. They frame the event and are not written.
+func syslogEnvelope(name string) bool {
+	switch name {
+	case "pri", "time", "host", "ident", "pid", "msgid", "extradata":
+		return true
+	}
+	return false
+}
+
+func hecEnvelope(name string) bool {
+	switch name {
+	case "time", "host", "source", "sourcetype", "index", "fields":
+		return true
+	}
+	return false
+}
+
+// add appends the field f named name (nil if the key is not a string) to
+// e.fields and gives it its role in ev.
+func (c *Converter) add(e *encoder, ev *event, f field, name []byte) {
+	i := len(e.fields)
+	if name != nil {
+		if ev.timeKey < 0 && c.opts.TimeKey != "" && string(name) == c.opts.TimeKey {
+			ev.timeKey = i
+		}
+		if col, alias := columnOf(name); col >= 0 {
+			switch prev := ev.cols[col]; {
+			case prev < 0:
+				ev.cols[col], ev.alias[col] = i, alias
+				f.role = toColumn
+			case ev.alias[col] && !alias:
+				// The column's own name wins over Commander's, which
+				// is kept in data.
+				e.fields[prev].role = toData
+				ev.cols[col], ev.alias[col] = i, false
+				f.role = toColumn
+			case alias && !ev.alias[col]:
+				f.role = toData
+			default:
+				f.role = dropped
+				e.repeated++
+			}
+		} else if string(name) == "data" {
+			f.role = dropped
+			if ev.data < 0 {
+				ev.data = i
+				f.role = dataMap
+			} else {
+				e.repeated++
+			}
+		} else if string(name) == timeGenerated {
+			f.role = dropped
+			if ev.ownTG < 0 {
+				ev.ownTG = i
+			}
+		}
+	}
+	e.fields = append(e.fields, f)
+}
+
+// nextField splits the key/value pair at the start of b.
+func nextField(b []byte) (f field, name []byte, err error) {
+	off, kn, isName := strHeader(b)
+	klen := off + kn
+	if !isName {
+		if klen, err = skipLen(b); err != nil {
+			return f, nil, err
+		}
+	}
+	vlen, err := valueLen(b[klen:])
+	if err != nil {
+		return f, nil, err
+	}
+	if isName {
+		name = b[off:klen]
+	}
+	return field{kv: b[:klen+vlen], klen: klen}, name, nil
+}
+
+// addMap adds every field of the msgpack map m.
+func (c *Converter) addMap(e *encoder, ev *event, m []byte) error {
+	n, b, err := msgp.ReadMapHeaderBytes(m)
+	if err != nil {
+		return err
+	}
+	for ; n > 0; n-- {
+		f, name, err := nextField(b)
+		if err != nil {
+			return err
+		}
+		c.add(e, ev, f, name)
+		b = b[len(f.kv):]
+	}
+	return nil
+}
+
 // keeper writes the Keeper shape of the map at the start of body.
 func (c *Converter) keeper(e *encoder, body []byte, t instant) ([]byte, error) {
 	n, b, err := msgp.ReadMapHeaderBytes(body)
 	if err != nil {
 		return body, err
 	}
-	var cols [numCols]int
-	for i := range cols {
-		cols[i] = -1
-	}
-	data, timeIdx, ownTG := -1, -1, -1
+	repeated := e.repeated
+	var ev event
+	ev.reset()
+	env := envelope{-1, -1, -1, -1, -1, -1}
 	e.fields = e.fields[:0]
 	for ; n > 0; n-- {
-		off, kn, isName := strHeader(b)
-		klen := off + kn
-		if !isName {
-			var err error
-			if klen, err = skipLen(b); err != nil {
-				return b, err
-			}
-		}
-		vlen, err := valueLen(b[klen:])
+		f, name, err := nextField(b)
 		if err != nil {
 			return b, err
 		}
-		f := field{kv: b[:klen+vlen], klen: klen}
-		if isName {
-			name := b[off:klen]
-			if timeIdx < 0 && c.opts.TimeKey != "" && string(name) == c.opts.TimeKey {
-				timeIdx = len(e.fields)
-			}
-			if col := columnOf(name); col >= 0 {
-				f.role = dropped
-				if cols[col] < 0 {
-					cols[col] = len(e.fields)
-					f.role = toColumn
-				} else {
-					e.repeated++
-				}
-			} else if string(name) == "data" {
-				f.role = dropped
-				if data < 0 {
-					data = len(e.fields)
-					f.role = dataMap
-				} else {
-					e.repeated++
-				}
-			} else if string(name) == timeGenerated {
-				f.role = dropped
-				if ownTG < 0 {
-					ownTG = len(e.fields)
-				}
-			}
+		if name != nil {
+			env.note(name, len(e.fields))
 		}
-		e.fields = append(e.fields, f)
-		b = b[klen+vlen:]
+		c.add(e, &ev, f, name)
+		b = b[len(f.kv):]
+	}
+	rest := b
+
+	// A record without an event name of its own may wrap a Keeper event.
+	var envTime []byte
+	if ev.cols[colAuditEvent] < 0 {
+		if envTime, err = c.unwrap(e, &ev, &env, repeated); err != nil {
+			return rest, err
+		}
 	}
 
-	// TimeGenerated; the time field's parse is reused for the timestamp column.
+	// TimeGenerated: the time key (by default the timestamp column, under
+	// either name), the envelope's time, the record's own TimeGenerated,
+	// Fluent Bit's event time. The time key's parse is reused for the
+	// timestamp column.
+	if ev.timeKey < 0 && c.opts.TimeKey == "timestamp" {
+		ev.timeKey = ev.cols[colTimestamp] // Commander's "created"
+	}
 	var tk instant
 	tkOK := false
-	if timeIdx >= 0 {
-		if tk, tkOK = valueTime(e.fields[timeIdx].val()); tkOK {
+	if ev.timeKey >= 0 {
+		if tk, tkOK = valueTime(e.fields[ev.timeKey].val()); tkOK {
 			t = tk
 		}
 	}
-	if !tkOK && ownTG >= 0 && ownTG != timeIdx {
-		// The record's own TimeGenerated, before Fluent Bit's event time.
-		if own, ok := valueTime(e.fields[ownTG].val()); ok {
-			t = own
+	if !tkOK {
+		if et, ok := valueTime(envTime); ok && envTime != nil {
+			t = et
+		} else if ev.ownTG >= 0 && ev.ownTG != ev.timeKey {
+			if own, ok := valueTime(e.fields[ev.ownTG].val()); ok {
+				t = own
+			}
 		}
 	}
 	e.buf = append(e.buf, `{"`+timeGenerated+`":"`...)
@@ -155,70 +294,270 @@ func (c *Converter) keeper(e *encoder, body []byte, t instant) ([]byte, error) {
 	e.buf = appendMillis(e.buf, t)
 	e.buf = append(e.buf, '"')
 
-	for col, idx := range cols {
-		if idx < 0 {
-			continue
-		}
-		f := &e.fields[idx]
+	for col, idx := range ev.cols {
 		mark := len(e.buf)
 		e.buf = append(e.buf, columnKey(col)...)
-		var fits bool
-		switch col {
-		case colEnterpriseID:
-			fits = e.intColumn(f.val())
-		case colTimestamp:
-			ts, ok := tk, tkOK && idx == timeIdx
-			if idx != timeIdx {
-				ts, ok = valueTime(f.val())
-			}
-			if fits = ok; ok {
-				e.buf = append(e.buf, '"')
-				if ts == t { // the usual case: copy TimeGenerated's text
-					e.buf = append(e.buf, e.buf[tpos:tpos+millisLen]...)
-				} else {
-					e.buf = appendMillis(e.buf, ts)
+		fits := false
+		if idx >= 0 {
+			f := &e.fields[idx]
+			switch col {
+			case colEnterpriseID:
+				fits = e.intColumn(f.val())
+			case colTimestamp:
+				ts, ok := tk, tkOK && idx == ev.timeKey
+				if idx != ev.timeKey {
+					ts, ok = valueTime(f.val())
 				}
-				e.buf = append(e.buf, '"')
+				if fits = ok; ok {
+					e.buf = append(e.buf, '"')
+					if ts == t { // the usual case: copy TimeGenerated's text
+						e.buf = append(e.buf, e.buf[tpos:tpos+millisLen]...)
+					} else {
+						e.buf = appendMillis(e.buf, ts)
+					}
+					e.buf = append(e.buf, '"')
+				}
+			default:
+				fits, err = e.stringColumn(f.val())
+				if err != nil {
+					return rest, err
+				}
 			}
-		default:
-			fits, err = e.stringColumn(f.val())
-			if err != nil {
-				return b, err
+			if !fits {
+				f.role = toData
 			}
 		}
 		if !fits {
-			e.buf = e.buf[:mark]
-			f.role = toData
+			switch {
+			case col == colTimestamp:
+				// No usable timestamp: the event's time, as in TimeGenerated.
+				e.buf = append(e.buf, '"')
+				e.buf = append(e.buf, e.buf[tpos:tpos+millisLen]...)
+				e.buf = append(e.buf, '"')
+			case col == colEnterpriseID && c.opts.EnterpriseID != 0:
+				e.buf = strconv.AppendInt(e.buf, c.opts.EnterpriseID, 10)
+			default:
+				e.buf = e.buf[:mark]
+			}
 		}
 	}
 
 	e.buf = append(e.buf, `,"data":{`...)
 	set := e.set(2)
 	first := true
-	if data >= 0 {
-		if v := e.fields[data].val(); kind(v) == msgp.MapType {
+	if ev.data >= 0 {
+		if v := e.fields[ev.data].val(); kind(v) == msgp.MapType {
 			m, v, err := msgp.ReadMapHeaderBytes(v)
 			if err != nil {
-				return b, err
+				return rest, err
 			}
 			for ; m > 0; m-- {
 				if v, err = e.member(v, 2, set, &first); err != nil {
-					return b, err
+					return rest, err
 				}
 			}
 		} else {
-			e.fields[data].role = toData
+			e.fields[ev.data].role = toData
 		}
 	}
 	for i := range e.fields {
 		if f := &e.fields[i]; f.role == toData {
 			if _, err := e.member(f.kv, 2, set, &first); err != nil {
-				return b, err
+				return rest, err
 			}
 		}
 	}
 	e.buf = append(e.buf, "}}"...)
-	return b, nil
+	return rest, nil
+}
+
+// unwrap looks for a Keeper event wrapped in the record whose fields are
+// in e.fields: a Splunk HEC body's "event" map, a JSON object in
+// "message" or "log" (a line of Keeper's syslog push, as a stock syslog
+// parser leaves it), or Commander's RFC 5424 structured data. When it
+// finds one, it rebuilds e.fields and ev: the event's fields first, then
+// the record's other fields, the envelope left out; and it returns the
+// envelope's time value (nil if none). Otherwise it changes nothing and
+// returns nil. repeated is e.repeated as it was before the record.
+func (c *Converter) unwrap(e *encoder, ev *event, env *envelope, repeated int) ([]byte, error) {
+	var (
+		eventMap   []byte   // the event, a msgpack map
+		held, also = -1, -1 // the fields that held it
+		isEnvelope = func(string) bool { return false }
+	)
+	if env.event >= 0 && env.hec >= 0 && kind(e.fields[env.event].val()) == msgp.MapType {
+		eventMap, held, isEnvelope = e.fields[env.event].val(), env.event, hecEnvelope
+	}
+	if eventMap == nil {
+		held = env.message
+		if held < 0 {
+			held = env.log
+		}
+		if held >= 0 {
+			if s, ok := keyName(e.fields[held].val()); ok && looksLikeKeeperJSON(s) {
+				mark := len(e.evbuf)
+				m, err := AppendJSONObject(e.evbuf, s)
+				if err == nil && hasEventName(m[mark:]) {
+					e.evbuf = m
+					eventMap, isEnvelope = m[mark:], syslogEnvelope
+				} else {
+					e.evbuf = e.evbuf[:mark]
+				}
+			}
+		}
+	}
+	if eventMap == nil && env.extradata >= 0 {
+		if sd, ok := keyName(e.fields[env.extradata].val()); ok && bytes.HasPrefix(sd, []byte(commanderSDID)) {
+			eventMap = e.commanderEvent(sd)
+			held, also, isEnvelope = env.extradata, env.message, syslogEnvelope
+		}
+	}
+	if eventMap == nil {
+		return nil, nil
+	}
+
+	var envTime []byte
+	if env.time >= 0 {
+		envTime = e.fields[env.time].val()
+	}
+	e.top = append(e.top[:0], e.fields...)
+	e.fields = e.fields[:0]
+	e.repeated = repeated
+	ev.reset()
+	if err := c.addMap(e, ev, eventMap); err != nil {
+		return nil, err
+	}
+	for i, f := range e.top {
+		name, isName := keyName(f.kv)
+		if i == held || i == also || isName && isEnvelope(string(name)) {
+			continue
+		}
+		if !isName {
+			name = nil
+		}
+		f.role = toData
+		c.add(e, ev, f, name)
+	}
+	return envTime, nil
+}
+
+// looksLikeKeeperJSON is a cheap test that s may be a JSON object holding
+// a Keeper event, before it is parsed.
+func looksLikeKeeperJSON(s []byte) bool {
+	s = bytes.TrimSpace(s)
+	return len(s) > 2 && s[0] == '{' && s[len(s)-1] == '}' && bytes.Contains(s, []byte(`"audit_event`))
+}
+
+// hasEventName reports whether the msgpack map m has a top-level key that
+// names a Keeper event: audit_event or Commander's audit_event_type.
+func hasEventName(m []byte) bool {
+	n, b, err := msgp.ReadMapHeaderBytes(m)
+	if err != nil {
+		return false
+	}
+	for ; n > 0; n-- {
+		f, name, err := nextField(b)
+		if err != nil {
+			return false
+		}
+		if col, _ := columnOf(name); col == colAuditEvent {
+			return true
+		}
+		b = b[len(f.kv):]
+	}
+	return false
+}
+
+// commanderSDID starts the structured data of Keeper Commander's syslog
+// export (audit-log --target=syslog-port or syslog).
+const commanderSDID = "[Keeper@Commander"
+
+// commanderEvent builds, in e.evbuf, the msgpack map of the event that
+// Commander's syslog line carried, from the record a syslog parser made of
+// it (e.fields): every k="v" of the structured data sd as a string, the
+// MSGID as "id", the HOSTNAME as "ip_address" (Commander writes the event's
+// address there, "-" if none) and the MSG as "message". Commander does not
+// escape the values, so a value ends at the first `"` that is followed by
+// ` name="` or ends the structured data.
+func (e *encoder) commanderEvent(sd []byte) []byte {
+	mark := len(e.evbuf)
+	b := append(e.evbuf, 0xde, 0, 0) // map16, count filled in below
+	n := 0
+	s := bytes.TrimSuffix(sd[len(commanderSDID):], []byte("]"))
+	for len(s) > 0 {
+		s = bytes.TrimLeft(s, " ")
+		eq := bytes.Index(s, []byte(`="`))
+		if eq <= 0 || !isSDName(s[:eq]) {
+			break
+		}
+		key, v := s[:eq], s[eq+2:]
+		end := sdValueEnd(v)
+		b = msgp.AppendStringFromBytes(b, key)
+		b = msgp.AppendStringFromBytes(b, v[:end])
+		n++
+		if end >= len(v) {
+			break
+		}
+		s = v[end+1:]
+	}
+	for _, f := range e.fields {
+		name, _ := keyName(f.kv)
+		var as string
+		switch string(name) {
+		case "msgid":
+			as = "id"
+		case "host":
+			as = "ip_address"
+		case "message":
+			as = "message"
+		default:
+			continue
+		}
+		v, ok := keyName(f.val())
+		if !ok || len(v) == 0 || string(v) == "-" {
+			continue
+		}
+		b = msgp.AppendString(b, as)
+		b = msgp.AppendStringFromBytes(b, v)
+		n++
+	}
+	b[mark+1], b[mark+2] = byte(n>>8), byte(n)
+	e.evbuf = b
+	return b[mark:]
+}
+
+// sdValueEnd returns where the unescaped structured-data value v ends: at
+// the first `"` followed by ` name="`, or at the last `"` of v.
+func sdValueEnd(v []byte) int {
+	for i := 0; i < len(v); i++ {
+		if v[i] != '"' {
+			continue
+		}
+		next := v[i+1:]
+		if len(next) == 0 {
+			return i
+		}
+		if next[0] == ' ' {
+			if eq := bytes.Index(next[1:], []byte(`="`)); eq > 0 && isSDName(next[1:1+eq]) {
+				return i
+			}
+		}
+	}
+	if i := bytes.LastIndexByte(v, '"'); i >= 0 {
+		return i
+	}
+	return len(v)
+}
+
+// isSDName reports whether s is a structured-data parameter name as
+// Commander writes them (an event field name).
+func isSDName(s []byte) bool {
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return len(s) > 0
 }
 
 // stringColumn writes v for a string column if it fits one.

@@ -93,7 +93,7 @@ func contractProperties() map[string]bool {
 		"tenant_id", "client_id", "client_secret",
 		"endpoint_url", "dce_url", "dcr_id", "stream_name", "table_name",
 		"cloud", "authority_host", "scope", "auth", "ca_file",
-		"schema", "time_key", "compress",
+		"schema", "time_key", "enterprise_id", "compress",
 		"max_request_bytes", "max_concurrency", "timeout",
 		"client_secret_file", "client_certificate_path", "client_certificate_password",
 		"send_certificate_chain", "managed_identity_client_id", "managed_identity_resource_id",

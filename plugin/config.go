@@ -8,6 +8,7 @@ package plugin
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"strconv"
@@ -185,6 +186,13 @@ func ParseConfigEnv(p Properties, getenv func(string) string) (Config, error) {
 		return cfg, &ConfigError{"schema", err}
 	}
 	cfg.Convert.Schema = schema
+	if v := get("enterprise_id"); v != "" {
+		n, err := strconv.ParseInt(strings.ReplaceAll(v, "_", ""), 10, 32)
+		if err != nil || n < 1 {
+			return cfg, propErr("enterprise_id", "%q is not an enterprise ID (a whole number from 1 to %d)", v, math.MaxInt32)
+		}
+		cfg.Convert.EnterpriseID = n
+	}
 	cfg.Convert.TimeKey = get("time_key")
 	if cfg.Convert.TimeKey == "" && schema == convert.Keeper {
 		cfg.Convert.TimeKey = "timestamp"

@@ -97,6 +97,18 @@ func TestParseConfigVariants(t *testing.T) {
 			}
 			return ""
 		}},
+		{"enterprise_id", with(baseProps(), "enterprise_id", "6_557"), func(c Config) string {
+			if c.Convert.EnterpriseID != 6557 {
+				return "enterprise_id not read"
+			}
+			return ""
+		}},
+		{"no enterprise_id (an unset ${VAR})", with(baseProps(), "enterprise_id", ""), func(c Config) string {
+			if c.Convert.EnterpriseID != 0 {
+				return "enterprise_id invented"
+			}
+			return ""
+		}},
 		{"bare seconds timeout", with(baseProps(), "timeout", "45"), func(c Config) string {
 			if c.Timeout != 45*time.Second {
 				return "timeout 45 should be 45s"
@@ -148,6 +160,9 @@ func TestParseConfigErrorsNameTheProperty(t *testing.T) {
 		{"authority not https", with(baseProps(), "authority_host", "http://login"), "authority_host"},
 		{"unknown schema", with(baseProps(), "schema", "ecs"), "schema"},
 		{"bad compress", with(baseProps(), "compress", "zstd"), "compress"},
+		{"enterprise_id not a number", with(baseProps(), "enterprise_id", "Example Corp"), "enterprise_id"},
+		{"enterprise_id zero", with(baseProps(), "enterprise_id", "0"), "enterprise_id"},
+		{"enterprise_id beyond the int column", with(baseProps(), "enterprise_id", "2147483648"), "enterprise_id"},
 		{"request too big", with(baseProps(), "max_request_bytes", "2000000"), "max_request_bytes"},
 		{"request not a number", with(baseProps(), "max_request_bytes", "1MB"), "max_request_bytes"},
 		{"concurrency zero", with(baseProps(), "max_concurrency", "0"), "max_concurrency"},

@@ -92,10 +92,14 @@ func New(p Properties, opts Options) (*Instance, error) {
 	if cfg.AuthInferred {
 		log.Info("auth not set; chose " + string(cfg.Client.Credentials.Auth) + " from the properties and environment")
 	}
-	log.Info("started", "endpoint", ep.Base, "dcr", ep.DCRID, "stream", ep.Stream,
+	attrs := []any{"endpoint", ep.Base, "dcr", ep.DCRID, "stream", ep.Stream,
 		"auth", string(cfg.Client.Credentials.Auth), "schema", cfg.Convert.Schema.String(),
 		"time_key", cfg.Convert.TimeKey, "compress", map[bool]string{true: "gzip", false: "none"}[cfg.Client.Gzip],
-		"max_request_bytes", client.MaxRequestBytes(), "timeout", cfg.Timeout.String())
+		"max_request_bytes", client.MaxRequestBytes(), "timeout", cfg.Timeout.String()}
+	if id := cfg.Convert.EnterpriseID; id != 0 {
+		attrs = append(attrs, "enterprise_id", id)
+	}
+	log.Info("started", attrs...)
 	if opts.Summary == 0 {
 		opts.Summary = summaryEvery
 	}

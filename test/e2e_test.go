@@ -235,15 +235,15 @@ func TestKeeperShapeEdges(t *testing.T) {
 				with("data", object{{"record_uid", "e1"}}),
 		},
 		{
-			name: "unparseable timestamp moves into data, TimeGenerated from Fluent Bit",
+			name: "unparseable timestamp moves into data, TimeGenerated and timestamp from Fluent Bit",
 			in:   base.with("timestamp", "yesterday").with("record_uid", "e2"),
-			want: base.with("TimeGenerated", noTS.Format("2006-01-02T15:04:05.000Z")).
+			want: base.with("TimeGenerated", noTS.Format("2006-01-02T15:04:05.000Z")).with("timestamp", noTS.Format("2006-01-02T15:04:05.000Z")).
 				with("data", object{{"timestamp", "yesterday"}, {"record_uid", "e2"}}),
 		},
 		{
-			name: "no timestamp: TimeGenerated from Fluent Bit",
+			name: "no timestamp: TimeGenerated and timestamp from Fluent Bit",
 			in:   base.with("record_uid", "e3"),
-			want: base.with("TimeGenerated", noTS.Format("2006-01-02T15:04:05.000Z")).
+			want: base.with("TimeGenerated", noTS.Format("2006-01-02T15:04:05.000Z")).with("timestamp", noTS.Format("2006-01-02T15:04:05.000Z")).
 				with("data", object{{"record_uid", "e3"}}),
 		},
 		{

@@ -1,0 +1,254 @@
+// Package sourcetest holds Keeper's audit exports exactly as their senders
+// write them, the records Fluent Bit's inputs make of them, and the Keeper
+// rows each event must become. The convert tests, the end-to-end tests
+// through the C host and the tests through a real Fluent Bit all read the
+// same fixtures.
+//
+// The fixtures, in testdata/:
+//
+//   - keeper-syslog-push.log: Keeper's cloud Syslog push (Admin Console,
+//     External Logging, Syslog): RFC 5424, PRI 165, HOSTNAME
+//     keepersecurity.com, APP-NAME keeper, no structured data, the event as
+//     flat JSON without a timestamp (the time is in the header), one event
+//     a line.
+//   - commander-splunk.hec: Keeper Commander's audit-log --target=splunk
+//     body: HEC objects joined by "\n" as Python's json.dumps writes them,
+//     the event under "event" with the API's raw names and its time in
+//     "time" (epoch seconds).
+//   - commander-sumo.ndjson: audit-log --target=sumo: compact JSON lines of
+//     the raw names plus "timestamp" (seconds) and "message".
+//   - commander-syslog.log: audit-log --target=syslog-port: RFC 5424, PRI
+//     110, HOSTNAME the event's IP address ("-" if none), APP-NAME Keeper,
+//     MSGID the event id, the raw fields as unescaped structured data
+//     [Keeper@Commander k="v" ...], then the message (which may be empty).
+//
+// Each has a NAME.want.json: the rows, in order, with enterprise_id 6557
+// for Commander's exports (which carry none; the tests set the property).
+package sourcetest
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+
+	"github.com/keeper-azmon/keeper-azmon/convert"
+	"github.com/keeper-azmon/keeper-azmon/convert/chunktest"
+)
+
+// EnterpriseID is the enterprise_id the tests configure for Commander's
+// exports, as the want files expect.
+const EnterpriseID = 6557
+
+// Input names the Fluent Bit input that receives a source.
+type Input string
+
+// The inputs the recipes use.
+const (
+	Syslog Input = "syslog" // in_syslog, newline framing, a regex parser
+	Splunk Input = "splunk" // in_splunk, /services/collector
+)
+
+// Source is one way Keeper events reach Fluent Bit.
+type Source struct {
+	// Name is the recipe's name: examples/sources/NAME.conf.
+	Name string
+	// Wire is the fixture file, as the sender writes it.
+	Wire string
+	// Input is what receives it.
+	Input Input
+}
+
+// All returns every source with a recipe.
+func All() []Source {
+	return []Source{
+		{"keeper-syslog-push", "keeper-syslog-push.log", Syslog},
+		{"commander-splunk", "commander-splunk.hec", Splunk},
+		{"commander-sumo", "commander-sumo.ndjson", Splunk},
+		{"commander-syslog", "commander-syslog.log", Syslog},
+	}
+}
+
+// here is this package's directory.
+func here() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(file)
+}
+
+// RecipeDir is examples/sources of the repository.
+func RecipeDir() string {
+	return filepath.Join(here(), "..", "..", "examples", "sources")
+}
+
+// Recipe is the path of the source's classic Fluent Bit configuration.
+func (s Source) Recipe() string { return filepath.Join(RecipeDir(), s.Name+".conf") }
+
+// WireBytes returns the fixture as the sender writes it.
+func (s Source) WireBytes() ([]byte, error) {
+	return os.ReadFile(filepath.Join(here(), "testdata", s.Wire))
+}
+
+// Want returns the rows the source's events must become, in order.
+func (s Source) Want() ([]map[string]any, error) {
+	b, err := os.ReadFile(filepath.Join(here(), "testdata", s.Name+".want.json"))
+	if err != nil {
+		return nil, err
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal(b, &rows); err != nil {
+		return nil, fmt.Errorf("%s.want.json: %w", s.Name, err)
+	}
+	return rows, nil
+}
+
+// Records returns the record bodies (msgpack maps) that Fluent Bit's input
+// makes of the wire fixture:
+//
+//   - syslog (in_syslog, newline framing): one record a line, the named
+//     groups of the parser's regex in their order, every value a string.
+//     A line the regex does not match is dropped by in_syslog (with a
+//     warning); Records leaves it out and counts it in lost. The recipes'
+//     parser sets no time, so Fluent Bit stamps the arrival time and "time"
+//     stays a string field. (For the stock parser, see StockSyslogRecords.)
+//   - splunk (in_splunk, /services/collector, any content type): the body is
+//     read as concatenated JSON objects, and each object is one record as
+//     it is, with the arrival time.
+//
+// syslogRegex is the parser's regex (see ParserRegex); it is unused for
+// other inputs.
+func (s Source) Records(syslogRegex *regexp.Regexp) (records []chunktest.Raw, lost int, err error) {
+	wire, err := s.WireBytes()
+	if err != nil {
+		return nil, 0, err
+	}
+	switch s.Input {
+	case Syslog:
+		return SyslogRecords(wire, syslogRegex)
+	case Splunk:
+		recs, err := JSONRecords(wire)
+		return recs, 0, err
+	}
+	return nil, 0, fmt.Errorf("unknown input %q", s.Input)
+}
+
+// SyslogRecords applies a syslog parser's regex to each line of wire.
+func SyslogRecords(wire []byte, re *regexp.Regexp) (records []chunktest.Raw, lost int, err error) {
+	sc := bufio.NewScanner(bytes.NewReader(wire))
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" {
+			continue
+		}
+		m := re.FindStringSubmatch(line)
+		if m == nil {
+			lost++
+			continue
+		}
+		var body chunktest.Map
+		for i, name := range re.SubexpNames() {
+			if name != "" && i < len(m) {
+				body = append(body, chunktest.KV{Key: name, Value: m[i]})
+			}
+		}
+		records = append(records, chunktest.Raw(chunktest.AppendValue(nil, body)))
+	}
+	return records, lost, sc.Err()
+}
+
+// JSONRecords reads concatenated JSON objects (white space between them
+// allowed) into msgpack maps, as Fluent Bit's JSON packer does.
+func JSONRecords(wire []byte) ([]chunktest.Raw, error) {
+	dec := json.NewDecoder(bytes.NewReader(wire))
+	var out []chunktest.Raw
+	for dec.More() {
+		var obj json.RawMessage
+		if err := dec.Decode(&obj); err != nil {
+			return nil, err
+		}
+		m, err := convert.AppendJSONObject(nil, obj)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, chunktest.Raw(m))
+	}
+	return out, nil
+}
+
+// StockSyslogRFC5424 is the regex of the syslog-rfc5424 parser in Fluent
+// Bit's own parsers.conf (5.1), which in_syslog uses by default in tcp
+// and udp modes. Its message group needs at least one character, so a line
+// with an empty MSG does not match and is dropped.
+const StockSyslogRFC5424 = `^\<(?<pri>[0-9]{1,5})\>1 (?<time>[^ ]+) (?<host>[^ ]+) (?<ident>[^ ]+) (?<pid>[-0-9]+) (?<msgid>[^ ]+) (?<extradata>(\[(.*?)\]|-)) (?<message>.+)$`
+
+// StockSyslogRecords returns what in_syslog with the stock syslog-rfc5424
+// parser makes of wire (seen with Fluent Bit 5.1.1): the regex's groups,
+// and, since the parser has Time_Key time with Time_Keep On, a "time" the
+// Time_Format reads sets the event time and stays in the record, while one
+// it cannot read (Commander's, with whole seconds) is logged as an
+// "invalid time format" and removed, and the event time is the arrival
+// time. Lines the regex does not match are dropped and counted in lost.
+func StockSyslogRecords(wire []byte) (records []chunktest.Raw, lost int, err error) {
+	re := regexp.MustCompile(StockSyslogRFC5424)
+	// What the stock Time_Format (%Y-%m-%dT%H:%M:%S.%L%z) reads: a time
+	// with a fraction of a second.
+	stockTime := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+(Z|[+-]\d\d:?\d\d)$`)
+	sc := bufio.NewScanner(bytes.NewReader(wire))
+	for sc.Scan() {
+		m := re.FindStringSubmatch(sc.Text())
+		if m == nil {
+			lost++
+			continue
+		}
+		var body chunktest.Map
+		for i, name := range re.SubexpNames() {
+			if name == "" || name == "time" && !stockTime.MatchString(m[i]) {
+				continue
+			}
+			body = append(body, chunktest.KV{Key: name, Value: m[i]})
+		}
+		records = append(records, chunktest.Raw(chunktest.AppendValue(nil, body)))
+	}
+	return records, lost, sc.Err()
+}
+
+// ParserRegex returns the regex of the [PARSER] named name in the classic
+// parsers file at path, compiled with Go's regexp (the recipes' regexes
+// keep to the syntax both Onigmo and RE2 read).
+func ParserRegex(path, name string) (*regexp.Regexp, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	// Each [PARSER] section: its Name and Regex, in either order.
+	var sectName, sectRegex string
+	found := func() bool { return sectName == name && sectRegex != "" }
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if strings.HasPrefix(line, "[") {
+			if found() {
+				break
+			}
+			sectName, sectRegex = "", ""
+			continue
+		}
+		key, val, _ := strings.Cut(line, " ")
+		switch strings.ToLower(key) {
+		case "name":
+			sectName = strings.TrimSpace(val)
+		case "regex":
+			sectRegex = strings.TrimSpace(val)
+		}
+	}
+	if found() {
+		return regexp.Compile(sectRegex)
+	}
+	return nil, fmt.Errorf("%s: no [PARSER] %s with a Regex", path, name)
+}
