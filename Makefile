@@ -37,6 +37,11 @@ vet:
 # Everything, then the concurrent packages again under the race detector
 # (flushes run on several Fluent Bit workers at once).
 test: $(PLUGIN) $(HOST) vet
+	@if [ -n "$$FLUENT_BIT" ] || command -v fluent-bit >/dev/null 2>&1; then \
+		echo "Fluent Bit: $${FLUENT_BIT:-$$(command -v fluent-bit)} (the recipes of examples/sources run through it)"; \
+	else \
+		echo "Fluent Bit: none on PATH or in FLUENT_BIT; the tests through a real Fluent Bit are skipped"; \
+	fi
 	KEEPER_AZMON_PLUGIN="$(CURDIR)/$(PLUGIN)" KEEPER_AZMON_HOST="$(CURDIR)/$(HOST)" \
 		$(GO) test -count=1 -timeout 20m ./...
 	$(GO) test -race -count=1 -timeout 20m ./convert/... ./azmon/... ./plugin

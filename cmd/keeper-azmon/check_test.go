@@ -12,6 +12,7 @@ import (
 
 	"github.com/keeper-azmon/keeper-azmon/azmon"
 	"github.com/keeper-azmon/keeper-azmon/azmon/azmontest"
+	"github.com/keeper-azmon/keeper-azmon/internal/sourcetest"
 )
 
 const (
@@ -384,4 +385,53 @@ func TestSampleEvent(t *testing.T) {
 	if _, err := os.Hostname(); err == nil && !strings.Contains(string(line), `"host":`) {
 		t.Errorf("sample %s has no host", line)
 	}
+}
+
+// TestCheckRecipes runs check on every recipe of examples/sources, as a
+// user who set the recipe's variables would: each is accepted, with or
+// without KEEPER_AZMON_ENTERPRISE_ID. The emulator's authority and CA,
+// which a real Azure does not need, are added to the copy's output.
+func TestCheckRecipes(t *testing.T) {
+	s := newEmulator(t)
+	for _, src := range sourcetest.All() {
+		t.Run(src.Name, func(t *testing.T) {
+			text, err := os.ReadFile(src.Recipe())
+			if err != nil {
+				t.Fatal(err)
+			}
+			const out = "    Name                      keeper_azmon\n"
+			if !strings.Contains(string(text), out) {
+				t.Fatalf("%s has no keeper_azmon output", src.Recipe())
+			}
+			emulated := strings.Replace(string(text), out, out+
+				"    authority_host "+s.AuthorityHost()+"\n    ca_file "+s.CAFile+"\n", 1)
+			dir := t.TempDir()
+			writeFile(t, dir, "parsers.conf", readRecipeFile(t, "parsers.conf"))
+			conf := writeFile(t, dir, src.Name+".conf", emulated)
+			env := map[string]string{
+				"KEEPER_AZMON_TENANT_ID":     s.Opts.TenantID,
+				"KEEPER_AZMON_CLIENT_ID":     s.Opts.ClientID,
+				"KEEPER_AZMON_CLIENT_SECRET": s.Opts.ClientSecret,
+				"KEEPER_AZMON_ENDPOINT_URL":  s.EndpointURL(streamKeeper),
+				"KEEPER_HEC_TOKEN":           "token",
+			}
+			for _, eid := range []string{"", "6557"} {
+				env["KEEPER_AZMON_ENTERPRISE_ID"] = eid
+				r := runApp(t, env, "", "check", "-c", conf, "-q")
+				if r.code != exitOK || !strings.HasPrefix(r.stdout, "ok: sample event accepted") {
+					t.Errorf("enterprise_id %q: exit %d\n%s%s", eid, r.code, r.stdout, r.stderr)
+				}
+				noSecret(t, r, s.Opts.ClientSecret)
+			}
+		})
+	}
+}
+
+func readRecipeFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(sourcetest.RecipeDir(), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
