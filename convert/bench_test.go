@@ -90,17 +90,111 @@ func (m meter) report(b *testing.B, jsonBytes int) {
 	}
 }
 
-// BenchmarkConvert measures this package: MB/s of JSON output per core.
+// sourceChunk is benchChunk's events as they arrive from Keeper's other
+// sources: "syslog-push", as a syslog parser leaves Keeper's Syslog push
+// (the event as a JSON string in message, without its timestamp, which is
+// in the header's time); "commander-hec", as the splunk input leaves
+// Commander's HEC body (Commander's names inside event, the time beside).
+func sourceChunk(b *testing.B, source string) []byte {
+	var events convert.Records
+	if _, err := convert.New(convert.Options{Schema: convert.Raw, TimeKey: "timestamp"}).Convert(benchChunk(), &events); err != nil {
+		b.Fatal(err)
+	}
+	commander := map[string]string{"audit_event": "audit_event_type", "remote_address": "ip_address", "client_version": "keeper_version"}
+	var chunk []byte
+	for i := 0; i < events.Len(); i++ {
+		var ev chunktest.Map
+		dec := json.NewDecoder(bytes.NewReader(events.Record(i)))
+		dec.UseNumber()
+		dec.Token() // {
+		var at string
+		for dec.More() {
+			k, _ := dec.Token()
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				b.Fatal(err)
+			}
+			switch k {
+			case "TimeGenerated", "category", "enterprise_id":
+				if k == "TimeGenerated" {
+					at = v.(string)
+				}
+				if source == "syslog-push" && k != "TimeGenerated" {
+					ev = append(ev, chunktest.KV{Key: k, Value: v})
+				}
+				continue
+			case "timestamp":
+				continue
+			}
+			if n, ok := v.(json.Number); ok {
+				v, _ = n.Int64()
+			}
+			if name, ok := commander[k.(string)]; ok && source == "commander-hec" {
+				k = name
+			}
+			ev = append(ev, chunktest.KV{Key: k, Value: v})
+		}
+		when, _ := time.Parse(time.RFC3339, at)
+		var body chunktest.Map
+		switch source {
+		case "syslog-push":
+			msg, err := json.Marshal(orderedJSON(ev))
+			if err != nil {
+				b.Fatal(err)
+			}
+			body = chunktest.M("pri", "165", "time", at, "host", "keepersecurity.com", "ident", "keeper",
+				"pid", "-", "msgid", "-", "extradata", "-", "message", string(msg))
+		case "commander-hec":
+			body = chunktest.M("time", when.Unix(), "host", "cmdr-01", "source", "Example Corp", "sourcetype", "_json", "event", ev)
+		}
+		chunk = chunktest.AppendEventV2(chunk, when.Add(time.Hour), chunktest.Map{}, body)
+	}
+	return chunk
+}
+
+// orderedJSON marshals a chunktest.Map as a JSON object in its order.
+type orderedJSON chunktest.Map
+
+func (m orderedJSON) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	for i, kv := range m {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		k, _ := json.Marshal(kv.Key)
+		v, err := json.Marshal(kv.Value)
+		if err != nil {
+			return nil, err
+		}
+		buf.Write(k)
+		buf.WriteByte(':')
+		buf.Write(v)
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+// BenchmarkConvert measures this package: MB/s of JSON output per core,
+// for Keeper's cloud push shape (keeper), the same events as Keeper's
+// Syslog push and Commander's HEC export leave them (keeper/syslog-push,
+// keeper/commander-hec: recognition and unwrapping), and the raw shape.
 func BenchmarkConvert(b *testing.B) {
-	chunk := benchChunk()
+	keeper := convert.Options{Schema: convert.Keeper, TimeKey: "timestamp"}
+	commander := keeper
+	commander.EnterpriseID = 6557
 	for _, tc := range []struct {
-		name string
-		opts convert.Options
+		name  string
+		opts  convert.Options
+		chunk func() []byte
 	}{
-		{"keeper", convert.Options{Schema: convert.Keeper, TimeKey: "timestamp"}},
-		{"raw", convert.Options{Schema: convert.Raw}},
+		{"keeper", keeper, benchChunk},
+		{"keeper/syslog-push", keeper, func() []byte { return sourceChunk(b, "syslog-push") }},
+		{"keeper/commander-hec", commander, func() []byte { return sourceChunk(b, "commander-hec") }},
+		{"raw", convert.Options{Schema: convert.Raw}, benchChunk},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
+			chunk := tc.chunk()
 			c := convert.New(tc.opts)
 			var out convert.Records
 			if _, err := c.Convert(chunk, &out); err != nil {

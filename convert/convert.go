@@ -68,6 +68,9 @@ type Options struct {
 type Converter struct {
 	opts Options
 	pool sync.Pool // *encoder
+	// timeKeyColumn: the time key is the Keeper shape's timestamp
+	// column, found under either of its names (timestamp, created).
+	timeKeyColumn bool
 }
 
 // New returns a Converter for opts.
@@ -81,7 +84,7 @@ func New(opts Options) *Converter {
 	case opts.MaxFieldBytes < minFieldBytes:
 		opts.MaxFieldBytes = minFieldBytes
 	}
-	c := &Converter{opts: opts}
+	c := &Converter{opts: opts, timeKeyColumn: opts.Schema == Keeper && opts.TimeKey == "timestamp"}
 	c.pool.New = func() any {
 		return &encoder{seed: maphash.MakeSeed(), maxField: opts.MaxFieldBytes}
 	}

@@ -39,35 +39,68 @@ func columnKey(col int) string {
 	return `,"timestamp":`
 }
 
-// columnOf returns the column named name, or -1. alias is true for the
-// name Keeper Commander's exports use for it (the API's raw names):
-// audit_event_type, ip_address, keeper_version, created.
-func columnOf(name []byte) (col int, alias bool) {
+// What a top-level field's name makes it: one of these, or nColumn+col for
+// a Keeper column's own name, or nAlias+col for the name Keeper
+// Commander's exports use for it (the API's raw names: audit_event_type,
+// ip_address, keeper_version, created). One switch serves the columns and
+// the envelopes a Keeper event may come wrapped in.
+const (
+	nOther         = iota
+	nData          // "data"
+	nTimeGenerated // "TimeGenerated"
+	nEvent         // HEC's event
+	nMessage       // a syslog parser's message
+	nLog           // tail's and others' log
+	nExtradata     // a syslog parser's structured data
+	nTime          // a syslog header's or HEC's time
+	nHEC           // HEC's host, source, sourcetype
+	nColumn
+	nAlias = nColumn + numCols
+)
+
+// classify returns what a field named name is.
+func classify(name []byte) int {
 	switch string(name) {
 	case "audit_event":
-		return colAuditEvent, false
+		return nColumn + colAuditEvent
 	case "remote_address":
-		return colRemoteAddress, false
+		return nColumn + colRemoteAddress
 	case "category":
-		return colCategory, false
+		return nColumn + colCategory
 	case "client_version":
-		return colClientVersion, false
+		return nColumn + colClientVersion
 	case "username":
-		return colUsername, false
+		return nColumn + colUsername
 	case "enterprise_id":
-		return colEnterpriseID, false
+		return nColumn + colEnterpriseID
 	case "timestamp":
-		return colTimestamp, false
+		return nColumn + colTimestamp
 	case "audit_event_type":
-		return colAuditEvent, true
+		return nAlias + colAuditEvent
 	case "ip_address":
-		return colRemoteAddress, true
+		return nAlias + colRemoteAddress
 	case "keeper_version":
-		return colClientVersion, true
+		return nAlias + colClientVersion
 	case "created":
-		return colTimestamp, true
+		return nAlias + colTimestamp
+	case "data":
+		return nData
+	case timeGenerated:
+		return nTimeGenerated
+	case "event":
+		return nEvent
+	case "message":
+		return nMessage
+	case "log":
+		return nLog
+	case "extradata":
+		return nExtradata
+	case "time":
+		return nTime
+	case "host", "source", "sourcetype":
+		return nHEC
 	}
-	return -1, false
+	return nOther
 }
 
 // role says where a top-level field of a Keeper record goes.
@@ -119,80 +152,91 @@ type envelope struct {
 	time      int // the envelope's time (syslog header or HEC time)
 }
 
-// note records what a top-level field named name is to an envelope.
-func (env *envelope) note(name []byte, i int) {
-	switch string(name) {
-	case "event":
+// note records what a top-level field of kind k (see classify) is to an
+// envelope.
+func (env *envelope) note(k, i int) {
+	switch k {
+	case nEvent:
 		env.event = i
-	case "message":
+	case nMessage:
 		env.message = i
-	case "log":
+	case nLog:
 		env.log = i
-	case "extradata":
+	case nExtradata:
 		env.extradata = i
-	case "time":
+	case nTime:
 		env.time, env.hec = i, i
-	case "host", "source", "sourcetype":
+	case nHEC:
 		env.hec = i
 	}
 }
 
-// Envelope fields: what a syslog parser or a Splunk HEC body wraps an event
-// in. They frame the event and are not written.
-func syslogEnvelope(name string) bool {
-	switch name {
-	case "pri", "time", "host", "ident", "pid", "msgid", "extradata":
-		return true
-	}
-	return false
-}
+// Envelopes: what a syslog parser or a Splunk HEC body wraps an event in.
+const (
+	noEnvelope = iota
+	syslogEnvelope
+	hecEnvelope
+)
 
-func hecEnvelope(name string) bool {
-	switch name {
-	case "time", "host", "source", "sourcetype", "index", "fields":
-		return true
-	}
-	return false
-}
-
-// add appends the field f named name (nil if the key is not a string) to
-// e.fields and gives it its role in ev.
-func (c *Converter) add(e *encoder, ev *event, f field, name []byte) {
-	i := len(e.fields)
-	if name != nil {
-		if ev.timeKey < 0 && c.opts.TimeKey != "" && string(name) == c.opts.TimeKey {
-			ev.timeKey = i
+// isEnvelope reports whether a field named name frames the event in an
+// envelope of kind env: it is not written.
+func isEnvelope(env int, name []byte) bool {
+	switch env {
+	case syslogEnvelope:
+		switch string(name) {
+		case "pri", "time", "host", "ident", "pid", "msgid", "extradata":
+			return true
 		}
-		if col, alias := columnOf(name); col >= 0 {
-			switch prev := ev.cols[col]; {
-			case prev < 0:
-				ev.cols[col], ev.alias[col] = i, alias
-				f.role = toColumn
-			case ev.alias[col] && !alias:
-				// The column's own name wins over Commander's, which
-				// is kept in data.
-				e.fields[prev].role = toData
-				ev.cols[col], ev.alias[col] = i, false
-				f.role = toColumn
-			case alias && !ev.alias[col]:
-				f.role = toData
-			default:
-				f.role = dropped
-				e.repeated++
-			}
-		} else if string(name) == "data" {
+	case hecEnvelope:
+		switch string(name) {
+		case "time", "host", "source", "sourcetype", "index", "fields":
+			return true
+		}
+	}
+	return false
+}
+
+// add appends the field f named name (nil if the key is not a string), of
+// kind k (see classify), to e.fields and gives it its role in ev.
+func (c *Converter) add(e *encoder, ev *event, f field, name []byte, k int) {
+	i := len(e.fields)
+	if !c.timeKeyColumn && ev.timeKey < 0 && c.opts.TimeKey != "" && name != nil && string(name) == c.opts.TimeKey {
+		ev.timeKey = i
+	}
+	switch {
+	case k >= nColumn:
+		col, alias := k-nColumn, k >= nAlias
+		if alias {
+			col = k - nAlias
+		}
+		switch prev := ev.cols[col]; {
+		case prev < 0:
+			ev.cols[col], ev.alias[col] = i, alias
+			f.role = toColumn
+		case ev.alias[col] && !alias:
+			// The column's own name wins over Commander's, which is
+			// kept in data.
+			e.fields[prev].role = toData
+			ev.cols[col], ev.alias[col] = i, false
+			f.role = toColumn
+		case alias && !ev.alias[col]:
+			f.role = toData
+		default:
 			f.role = dropped
-			if ev.data < 0 {
-				ev.data = i
-				f.role = dataMap
-			} else {
-				e.repeated++
-			}
-		} else if string(name) == timeGenerated {
-			f.role = dropped
-			if ev.ownTG < 0 {
-				ev.ownTG = i
-			}
+			e.repeated++
+		}
+	case k == nData:
+		f.role = dropped
+		if ev.data < 0 {
+			ev.data = i
+			f.role = dataMap
+		} else {
+			e.repeated++
+		}
+	case k == nTimeGenerated:
+		f.role = dropped
+		if ev.ownTG < 0 {
+			ev.ownTG = i
 		}
 	}
 	e.fields = append(e.fields, f)
@@ -228,7 +272,7 @@ func (c *Converter) addMap(e *encoder, ev *event, m []byte) error {
 		if err != nil {
 			return err
 		}
-		c.add(e, ev, f, name)
+		c.add(e, ev, f, name, classify(name))
 		b = b[len(f.kv):]
 	}
 	return nil
@@ -246,15 +290,35 @@ func (c *Converter) keeper(e *encoder, body []byte, t instant) ([]byte, error) {
 	env := envelope{-1, -1, -1, -1, -1, -1}
 	e.fields = e.fields[:0]
 	for ; n > 0; n-- {
-		f, name, err := nextField(b)
+		// nextField and add, inlined for the usual case: a string key
+		// that is no column or the first of its column.
+		off, kn, isName := strHeader(b)
+		klen := off + kn
+		if !isName {
+			if klen, err = skipLen(b); err != nil {
+				return b, err
+			}
+		}
+		vlen, err := valueLen(b[klen:])
 		if err != nil {
 			return b, err
 		}
-		if name != nil {
-			env.note(name, len(e.fields))
+		f := field{kv: b[:klen+vlen], klen: klen}
+		b = b[klen+vlen:]
+		if !isName {
+			c.add(e, &ev, f, nil, nOther)
+			continue
 		}
-		c.add(e, &ev, f, name)
-		b = b[len(f.kv):]
+		name := f.kv[off:klen]
+		k := classify(name)
+		if k >= nColumn && k < nAlias && ev.cols[k-nColumn] < 0 && (c.timeKeyColumn || c.opts.TimeKey == "") {
+			ev.cols[k-nColumn] = len(e.fields)
+			f.role = toColumn
+			e.fields = append(e.fields, f)
+			continue
+		}
+		env.note(k, len(e.fields))
+		c.add(e, &ev, f, name, k)
 	}
 	rest := b
 
@@ -270,8 +334,8 @@ func (c *Converter) keeper(e *encoder, body []byte, t instant) ([]byte, error) {
 	// either name), the envelope's time, the record's own TimeGenerated,
 	// Fluent Bit's event time. The time key's parse is reused for the
 	// timestamp column.
-	if ev.timeKey < 0 && c.opts.TimeKey == "timestamp" {
-		ev.timeKey = ev.cols[colTimestamp] // Commander's "created"
+	if c.timeKeyColumn {
+		ev.timeKey = ev.cols[colTimestamp] // under either name
 	}
 	var tk instant
 	tkOK := false
@@ -295,6 +359,9 @@ func (c *Converter) keeper(e *encoder, body []byte, t instant) ([]byte, error) {
 	e.buf = append(e.buf, '"')
 
 	for col, idx := range ev.cols {
+		if idx < 0 && col != colTimestamp && (col != colEnterpriseID || c.opts.EnterpriseID == 0) {
+			continue
+		}
 		mark := len(e.buf)
 		e.buf = append(e.buf, columnKey(col)...)
 		fits := false
@@ -383,10 +450,10 @@ func (c *Converter) unwrap(e *encoder, ev *event, env *envelope, repeated int) (
 	var (
 		eventMap   []byte   // the event, a msgpack map
 		held, also = -1, -1 // the fields that held it
-		isEnvelope = func(string) bool { return false }
+		wrapper    = noEnvelope
 	)
 	if env.event >= 0 && env.hec >= 0 && kind(e.fields[env.event].val()) == msgp.MapType {
-		eventMap, held, isEnvelope = e.fields[env.event].val(), env.event, hecEnvelope
+		eventMap, held, wrapper = e.fields[env.event].val(), env.event, hecEnvelope
 	}
 	if eventMap == nil {
 		held = env.message
@@ -399,7 +466,7 @@ func (c *Converter) unwrap(e *encoder, ev *event, env *envelope, repeated int) (
 				m, err := AppendJSONObject(e.evbuf, s)
 				if err == nil && hasEventName(m[mark:]) {
 					e.evbuf = m
-					eventMap, isEnvelope = m[mark:], syslogEnvelope
+					eventMap, wrapper = m[mark:], syslogEnvelope
 				} else {
 					e.evbuf = e.evbuf[:mark]
 				}
@@ -409,7 +476,7 @@ func (c *Converter) unwrap(e *encoder, ev *event, env *envelope, repeated int) (
 	if eventMap == nil && env.extradata >= 0 {
 		if sd, ok := keyName(e.fields[env.extradata].val()); ok && bytes.HasPrefix(sd, []byte(commanderSDID)) {
 			eventMap = e.commanderEvent(sd)
-			held, also, isEnvelope = env.extradata, env.message, syslogEnvelope
+			held, also, wrapper = env.extradata, env.message, syslogEnvelope
 		}
 	}
 	if eventMap == nil {
@@ -429,14 +496,14 @@ func (c *Converter) unwrap(e *encoder, ev *event, env *envelope, repeated int) (
 	}
 	for i, f := range e.top {
 		name, isName := keyName(f.kv)
-		if i == held || i == also || isName && isEnvelope(string(name)) {
+		if i == held || i == also || isName && isEnvelope(wrapper, name) {
 			continue
 		}
 		if !isName {
 			name = nil
 		}
 		f.role = toData
-		c.add(e, ev, f, name)
+		c.add(e, ev, f, name, classify(name))
 	}
 	return envTime, nil
 }
@@ -460,7 +527,7 @@ func hasEventName(m []byte) bool {
 		if err != nil {
 			return false
 		}
-		if col, _ := columnOf(name); col == colAuditEvent {
+		if k := classify(name); k == nColumn+colAuditEvent || k == nAlias+colAuditEvent {
 			return true
 		}
 		b = b[len(f.kv):]
@@ -650,7 +717,7 @@ func parseDecimal(s []byte) (int64, bool) {
 		if c < '0' || c > '9' {
 			return 0, false
 		}
-		if u > (1<<64-1)/10 {
+		if u > (1<<63)/10 { // u*10+9 then stays below 1<<64, no wrap
 			return 0, false
 		}
 		u = u*10 + uint64(c-'0')
