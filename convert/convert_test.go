@@ -520,6 +520,7 @@ func TestKeeperColumns(t *testing.T) {
 		{"enterprise_id negative string", kv("enterprise_id", "-2147483648"), `"enterprise_id":-2147483648,"data":{}`},
 		{"enterprise_id string over int32", kv("enterprise_id", "-9223372036854775808"), `"data":{"enterprise_id":"-9223372036854775808"}`},
 		{"enterprise_id overflow string", kv("enterprise_id", "9223372036854775808"), `"data":{"enterprise_id":"9223372036854775808"}`},
+		{"enterprise_id string that wraps uint64", kv("enterprise_id", "18446744073709551616"), `"data":{"enterprise_id":"18446744073709551616"}`},
 		{"enterprise_id bin string", kv("enterprise_id", []byte("12")), `"enterprise_id":12,"data":{}`},
 		{"enterprise_id bad string", kv("enterprise_id", "65a"), `"data":{"enterprise_id":"65a"}`},
 		{"enterprise_id decimal string", kv("enterprise_id", "6557.0"), `"data":{"enterprise_id":"6557.0"}`},
