@@ -141,6 +141,21 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// ForStream returns a client for another stream of the same DCR that shares
+// this one's connections, credential and token cache. Close either one
+// closes the connections of both.
+func (c *Client) ForStream(stream string) (*Client, error) {
+	ep := c.cfg.Endpoint
+	ep.Stream = stream
+	if err := ep.Validate(); err != nil {
+		return nil, err
+	}
+	s := *c
+	s.cfg.Endpoint = ep
+	s.url = ep.URL()
+	return &s, nil
+}
+
 // newHTTPClient trusts the system roots plus caFile and goes through proxy,
 // or else the proxy that HTTPS_PROXY / NO_PROXY name.
 func newHTTPClient(caFile, proxy string, conns int) (*http.Client, error) {

@@ -191,6 +191,7 @@ func BenchmarkConvert(b *testing.B) {
 		{"keeper", keeper, benchChunk},
 		{"keeper/syslog-push", keeper, func() []byte { return sourceChunk(b, "syslog-push") }},
 		{"keeper/commander-hec", commander, func() []byte { return sourceChunk(b, "commander-hec") }},
+		{"asim", convert.Options{Schema: convert.ASIM, TimeKey: "timestamp"}, benchChunk},
 		{"raw", convert.Options{Schema: convert.Raw}, benchChunk},
 	} {
 		b.Run(tc.name, func(b *testing.B) {

@@ -18,18 +18,24 @@ const (
 	Keeper Schema = iota
 	// Raw is the record as is, plus TimeGenerated.
 	Raw
+	// ASIM is Microsoft Sentinel's normalized schemas: each Keeper event
+	// (read as for Keeper) becomes a row of the Authentication,
+	// UserManagement or AuditEvent schema, and Records.Stream says which.
+	ASIM
 )
 
-// ParseSchema reads a schema name: "keeper" or "raw", case-insensitive;
-// "" means Keeper.
+// ParseSchema reads a schema name: "keeper", "raw" or "asim",
+// case-insensitive; "" means Keeper.
 func ParseSchema(s string) (Schema, error) {
 	switch v := strings.TrimSpace(s); {
 	case v == "", strings.EqualFold(v, "keeper"):
 		return Keeper, nil
 	case strings.EqualFold(v, "raw"):
 		return Raw, nil
+	case strings.EqualFold(v, "asim"):
+		return ASIM, nil
 	}
-	return Keeper, fmt.Errorf("unknown schema %q (want keeper or raw)", s)
+	return Keeper, fmt.Errorf("unknown schema %q (want keeper, raw or asim)", s)
 }
 
 // String returns the schema's name as ParseSchema reads it.
@@ -39,6 +45,8 @@ func (s Schema) String() string {
 		return "keeper"
 	case Raw:
 		return "raw"
+	case ASIM:
+		return "asim"
 	}
 	return fmt.Sprintf("Schema(%d)", int(s))
 }
@@ -71,11 +79,13 @@ type Converter struct {
 	// timeKeyColumn: the time key is the Keeper shape's timestamp
 	// column, found under either of its names (timestamp, created).
 	timeKeyColumn bool
+	// catalogue classes Keeper events for the ASIM schema.
+	catalogue map[string]ASIMEvent
 }
 
 // New returns a Converter for opts.
 func New(opts Options) *Converter {
-	if opts.Schema != Raw {
+	if opts.Schema != Raw && opts.Schema != ASIM {
 		opts.Schema = Keeper
 	}
 	switch {
@@ -84,7 +94,14 @@ func New(opts Options) *Converter {
 	case opts.MaxFieldBytes < minFieldBytes:
 		opts.MaxFieldBytes = minFieldBytes
 	}
-	c := &Converter{opts: opts, timeKeyColumn: opts.Schema == Keeper && opts.TimeKey == "timestamp"}
+	c := &Converter{opts: opts, timeKeyColumn: opts.Schema != Raw && opts.TimeKey == "timestamp"}
+	if opts.Schema == ASIM {
+		events := keeperEvents()
+		c.catalogue = make(map[string]ASIMEvent, len(events))
+		for _, ev := range events {
+			c.catalogue[ev.Event] = ev
+		}
+	}
 	c.pool.New = func() any {
 		return &encoder{seed: maphash.MakeSeed(), maxField: opts.MaxFieldBytes}
 	}
@@ -96,8 +113,9 @@ func (c *Converter) Options() Options { return c.opts }
 
 // Records is a reusable list of JSON objects in one buffer.
 type Records struct {
-	buf  []byte
-	ends []int
+	buf     []byte
+	ends    []int
+	streams []uint8 // ASIM: each record's ASIMSchema
 }
 
 // Len returns the number of records.
@@ -113,6 +131,15 @@ func (r *Records) Record(i int) []byte {
 	return r.buf[start:r.ends[i]:r.ends[i]]
 }
 
+// Stream returns the stream of the i-th record: for the ASIM schema its
+// ASIMSchema, else 0.
+func (r *Records) Stream(i int) int {
+	if r.streams == nil {
+		return 0
+	}
+	return int(r.streams[i])
+}
+
 // Size returns the total JSON bytes of all records.
 func (r *Records) Size() int { return len(r.buf) }
 
@@ -120,6 +147,7 @@ func (r *Records) Size() int { return len(r.buf) }
 func (r *Records) Reset() {
 	r.buf = r.buf[:0]
 	r.ends = r.ends[:0]
+	r.streams = r.streams[:0]
 }
 
 // Result says what Convert did with a chunk. Problem names a record by its
@@ -176,6 +204,12 @@ func (c *Converter) Convert(chunk []byte, out *Records) (Result, error) {
 		switch st {
 		case converted:
 			out.ends = append(out.ends, len(e.buf))
+			if c.opts.Schema == ASIM {
+				for len(out.streams) < len(out.ends)-1 {
+					out.streams = append(out.streams, 0) // records of another schema before
+				}
+				out.streams = append(out.streams, uint8(e.schema))
+			}
 			res.Records++
 		case skipped, lost:
 			e.buf, e.truncated, e.repeated = e.buf[:mark], tr, rep
@@ -238,9 +272,12 @@ func (c *Converter) record(e *encoder, rec []byte, ord, off int) (int, status, e
 		return c.skipRecord(rec, ord, off, fmt.Sprintf("body is %s, not a map", typeName(body)))
 	}
 	var rest []byte
-	if c.opts.Schema == Raw {
+	switch c.opts.Schema {
+	case Raw:
 		rest, err = c.raw(e, body, t)
-	} else {
+	case ASIM:
+		rest, e.schema, err = c.asim(e, body, t)
+	default:
 		rest, err = c.keeper(e, body, t)
 	}
 	if err != nil {

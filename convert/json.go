@@ -36,8 +36,10 @@ type encoder struct {
 	scratch   []byte // text of a map key that is itself a map or array
 	sets      []keySet
 	fields    []field
-	top       []field // a record's own fields while a wrapped event is unwrapped
-	evbuf     []byte  // msgpack of events unwrapped from strings
+	top       []field          // a record's own fields while a wrapped event is unwrapped
+	evbuf     []byte           // msgpack of events unwrapped from strings
+	schema    ASIMSchema       // the ASIM schema of the record just written
+	data      [numASIMData]int // ASIM: where in fields the data fields ASIM columns take are
 	seed      maphash.Seed
 	maxField  int
 	truncated int

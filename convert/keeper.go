@@ -130,6 +130,8 @@ type event struct {
 	data    int           // the event's own "data" map
 	ownTG   int           // the record's own TimeGenerated
 	timeKey int           // the first field named Options.TimeKey
+	time    instant       // the event's time, for TimeGenerated
+	keyTime bool          // time came from the time key's field
 }
 
 func (ev *event) reset() {
@@ -278,14 +280,16 @@ func (c *Converter) addMap(e *encoder, ev *event, m []byte) error {
 	return nil
 }
 
-// keeper writes the Keeper shape of the map at the start of body.
-func (c *Converter) keeper(e *encoder, body []byte, t instant) ([]byte, error) {
+// readEvent reads the Keeper event of the map at the start of body into
+// e.fields and ev, unwrapping it if a source wrapped it, and finds its time
+// (t, Fluent Bit's event time, if nothing better). It returns the rest of
+// body.
+func (c *Converter) readEvent(e *encoder, ev *event, body []byte, t instant) ([]byte, error) {
 	n, b, err := msgp.ReadMapHeaderBytes(body)
 	if err != nil {
 		return body, err
 	}
 	repeated := e.repeated
-	var ev event
 	ev.reset()
 	env := envelope{-1, -1, -1, -1, -1, -1}
 	e.fields = e.fields[:0]
@@ -306,7 +310,7 @@ func (c *Converter) keeper(e *encoder, body []byte, t instant) ([]byte, error) {
 		f := field{kv: b[:klen+vlen], klen: klen}
 		b = b[klen+vlen:]
 		if !isName {
-			c.add(e, &ev, f, nil, nOther)
+			c.add(e, ev, f, nil, nOther)
 			continue
 		}
 		name := f.kv[off:klen]
@@ -318,14 +322,14 @@ func (c *Converter) keeper(e *encoder, body []byte, t instant) ([]byte, error) {
 			continue
 		}
 		env.note(k, len(e.fields))
-		c.add(e, &ev, f, name, k)
+		c.add(e, ev, f, name, k)
 	}
 	rest := b
 
 	// A record without an event name of its own may wrap a Keeper event.
 	var envTime []byte
 	if ev.cols[colAuditEvent] < 0 {
-		if envTime, err = c.unwrap(e, &ev, &env, repeated); err != nil {
+		if envTime, err = c.unwrap(e, ev, &env, repeated); err != nil {
 			return rest, err
 		}
 	}
@@ -337,14 +341,14 @@ func (c *Converter) keeper(e *encoder, body []byte, t instant) ([]byte, error) {
 	if c.timeKeyColumn {
 		ev.timeKey = ev.cols[colTimestamp] // under either name
 	}
-	var tk instant
-	tkOK := false
+	ev.keyTime = false
 	if ev.timeKey >= 0 {
-		if tk, tkOK = valueTime(e.fields[ev.timeKey].val()); tkOK {
+		var tk instant
+		if tk, ev.keyTime = valueTime(e.fields[ev.timeKey].val()); ev.keyTime {
 			t = tk
 		}
 	}
-	if !tkOK {
+	if !ev.keyTime {
 		if et, ok := valueTime(envTime); ok && envTime != nil {
 			t = et
 		} else if ev.ownTG >= 0 && ev.ownTG != ev.timeKey {
@@ -353,6 +357,19 @@ func (c *Converter) keeper(e *encoder, body []byte, t instant) ([]byte, error) {
 			}
 		}
 	}
+	ev.time = t
+	return rest, nil
+}
+
+// keeper writes the Keeper shape of the map at the start of body.
+func (c *Converter) keeper(e *encoder, body []byte, t instant) ([]byte, error) {
+	var ev event
+	rest, err := c.readEvent(e, &ev, body, t)
+	if err != nil {
+		return rest, err
+	}
+	t = ev.time
+
 	e.buf = append(e.buf, `{"`+timeGenerated+`":"`...)
 	tpos := len(e.buf)
 	e.buf = appendMillis(e.buf, t)
@@ -371,7 +388,7 @@ func (c *Converter) keeper(e *encoder, body []byte, t instant) ([]byte, error) {
 			case colEnterpriseID:
 				fits = e.intColumn(f.val())
 			case colTimestamp:
-				ts, ok := tk, tkOK && idx == ev.timeKey
+				ts, ok := t, ev.keyTime && idx == ev.timeKey
 				if idx != ev.timeKey {
 					ts, ok = valueTime(f.val())
 				}

@@ -58,6 +58,19 @@ type Config struct {
 	// AuthInferred is true when auth was not set and was chosen from what
 	// is configured.
 	AuthInferred bool
+	// ASIMStreams are, for schema asim, the DCR streams of the ASIM
+	// schemas, by convert.ASIMSchema; Client.Endpoint names the first.
+	ASIMStreams []string
+}
+
+// ASIMStreamProperties are the properties that name the streams of schema
+// asim, by convert.ASIMSchema, with their defaults.
+func ASIMStreamProperties() [][2]string {
+	return [][2]string{
+		{"asim_authentication_stream", "Custom-KeeperAsimAuthentication"},
+		{"asim_user_management_stream", "Custom-KeeperAsimUserManagement"},
+		{"asim_audit_stream", "Custom-KeeperAsimAudit"},
+	}
 }
 
 // ConfigError names the property that is wrong.
@@ -86,8 +99,17 @@ func ParseConfigEnv(p Properties, getenv func(string) string) (Config, error) {
 	get := func(k string) string { return strings.TrimSpace(p.Get(k)) }
 	var cfg Config
 
-	// Where records go.
-	ep, err := parseEndpoint(get)
+	// What records look like, and so where they go.
+	schema, err := convert.ParseSchema(get("schema"))
+	if err != nil {
+		return cfg, &ConfigError{"schema", err}
+	}
+	var ep azmon.Endpoint
+	if schema == convert.ASIM {
+		ep, cfg.ASIMStreams, err = parseASIMEndpoint(get)
+	} else {
+		ep, err = parseEndpoint(get)
+	}
 	if err != nil {
 		return cfg, err
 	}
@@ -181,10 +203,6 @@ func ParseConfigEnv(p Properties, getenv func(string) string) (Config, error) {
 	}
 
 	// What they look like.
-	schema, err := convert.ParseSchema(get("schema"))
-	if err != nil {
-		return cfg, &ConfigError{"schema", err}
-	}
 	cfg.Convert.Schema = schema
 	if v := get("enterprise_id"); v != "" {
 		n, err := strconv.ParseInt(strings.ReplaceAll(v, "_", ""), 10, 32)
@@ -194,10 +212,50 @@ func ParseConfigEnv(p Properties, getenv func(string) string) (Config, error) {
 		cfg.Convert.EnterpriseID = n
 	}
 	cfg.Convert.TimeKey = get("time_key")
-	if cfg.Convert.TimeKey == "" && schema == convert.Keeper {
+	if cfg.Convert.TimeKey == "" && schema != convert.Raw {
 		cfg.Convert.TimeKey = "timestamp"
 	}
 	return cfg, nil
+}
+
+// parseASIMEndpoint takes dce_url and dcr_id, and the three streams of
+// schema asim (ASIMStreamProperties).
+func parseASIMEndpoint(get func(string) string) (azmon.Endpoint, []string, error) {
+	var ep azmon.Endpoint
+	for _, p := range []string{"endpoint_url", "stream_name", "table_name"} {
+		if get(p) != "" {
+			return ep, nil, propErr(p, "schema asim sends to three streams of one DCR: set dce_url and dcr_id, and asim_*_stream to rename the streams, instead of %s", p)
+		}
+	}
+	if get("dce_url") == "" {
+		return ep, nil, propErr("dce_url", "not set (schema asim needs dce_url and dcr_id)")
+	}
+	base, err := azmon.ParseDCEURL(get("dce_url"))
+	if err != nil {
+		return ep, nil, &ConfigError{"dce_url", err}
+	}
+	ep.Base = base
+	if ep.DCRID = get("dcr_id"); ep.DCRID == "" {
+		return ep, nil, propErr("dcr_id", "not set (the DCR's Immutable Id, dcr-...)")
+	}
+	var streams []string
+	for _, p := range ASIMStreamProperties() {
+		st := get(p[0])
+		if st == "" {
+			st = p[1]
+		}
+		ep.Stream = st
+		if err := ep.Validate(); err != nil {
+			prop := p[0]
+			if !strings.HasPrefix(ep.DCRID, "dcr-") {
+				prop = "dcr_id"
+			}
+			return ep, nil, &ConfigError{prop, err}
+		}
+		streams = append(streams, st)
+	}
+	ep.Stream = streams[0]
+	return ep, streams, nil
 }
 
 // parseEndpoint takes endpoint_url, or dce_url with dcr_id and stream_name

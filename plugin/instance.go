@@ -2,9 +2,11 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +48,7 @@ type Instance struct {
 	cfg      Config
 	conv     *convert.Converter
 	client   *azmon.Client
+	streams  []*azmon.Client // schema asim: a client per ASIM schema, by convert.ASIMSchema
 	log      *slog.Logger
 	progress *progressStore
 	records  sync.Pool
@@ -78,8 +81,17 @@ func New(p Properties, opts Options) (*Instance, error) {
 	if err != nil {
 		return nil, configError(err)
 	}
+	var streams []*azmon.Client
+	for _, st := range cfg.ASIMStreams {
+		sc, err := client.ForStream(st)
+		if err != nil {
+			return nil, configError(err)
+		}
+		streams = append(streams, sc)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &Instance{
+		streams:  streams,
 		cfg:      cfg,
 		conv:     convert.New(cfg.Convert),
 		client:   client,
@@ -96,6 +108,9 @@ func New(p Properties, opts Options) (*Instance, error) {
 		"auth", string(cfg.Client.Credentials.Auth), "schema", cfg.Convert.Schema.String(),
 		"time_key", cfg.Convert.TimeKey, "compress", map[bool]string{true: "gzip", false: "none"}[cfg.Client.Gzip],
 		"max_request_bytes", client.MaxRequestBytes(), "timeout", cfg.Timeout.String()}
+	if len(cfg.ASIMStreams) > 0 {
+		attrs[5] = strings.Join(cfg.ASIMStreams, ",") // "stream": all three
+	}
 	if id := cfg.Convert.EnterpriseID; id != 0 {
 		attrs = append(attrs, "enterprise_id", id)
 	}
@@ -161,7 +176,7 @@ func (in *Instance) Deliver(chunk []byte, tag string) Report {
 	key, prog := in.progress.acquire(tag, chunk, recs.Len())
 	resumed := anyDone(prog.done)
 	ctx, cancel := context.WithTimeout(in.ctx, in.cfg.Timeout)
-	out := in.client.Send(ctx, recs, prog.done)
+	out := in.send(ctx, recs, prog.done)
 	cancel()
 
 	in.stats.records.Add(int64(out.Accepted))
@@ -187,6 +202,55 @@ func (in *Instance) Deliver(chunk []byte, tag string) Report {
 	rep.Code, rep.Err = Retry, out.Err
 	return rep
 }
+
+// send posts the pending records: to the one stream, or for schema asim
+// each record to the stream of its schema, one stream after the other.
+func (in *Instance) send(ctx context.Context, recs *convert.Records, done []bool) azmon.Outcome {
+	if len(in.streams) == 0 {
+		return in.client.Send(ctx, recs, done)
+	}
+	var total azmon.Outcome
+	var errs []error
+	for s, client := range in.streams {
+		v := streamView{recs: recs}
+		for i := range recs.Len() {
+			if recs.Stream(i) == s && !done[i] {
+				v.idx = append(v.idx, i)
+			}
+		}
+		if len(v.idx) == 0 {
+			continue
+		}
+		vdone := make([]bool, len(v.idx))
+		out := client.Send(ctx, v, vdone)
+		for j, d := range vdone {
+			done[v.idx[j]] = d
+		}
+		for _, d := range out.Drops {
+			d.Record = v.idx[d.Record]
+			total.Drops = append(total.Drops, d)
+		}
+		total.Accepted += out.Accepted
+		total.Dropped += out.Dropped
+		total.Requests += out.Requests
+		total.Bytes += out.Bytes
+		total.Retries += out.Retries
+		if out.Err != nil {
+			errs = append(errs, out.Err)
+		}
+	}
+	total.Err = errors.Join(errs...)
+	return total
+}
+
+// streamView is the records of one stream, by their index in the chunk.
+type streamView struct {
+	recs *convert.Records
+	idx  []int
+}
+
+func (v streamView) Len() int            { return len(v.idx) }
+func (v streamView) Record(i int) []byte { return v.recs.Record(v.idx[i]) }
 
 func (in *Instance) getRecords() *convert.Records {
 	if r, ok := in.records.Get().(*convert.Records); ok {

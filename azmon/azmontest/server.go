@@ -101,7 +101,8 @@ type Options struct {
 	// DCRID is the immutable id of the one Data Collection Rule. Default DefaultDCRID.
 	DCRID string
 	// Streams are the DCR's declared streams; a nil column slice accepts any field unchanged.
-	// Default: StreamKeeperLogs and StreamKeeperMarketplace with KeeperColumns(), StreamRaw accepting anything.
+	// Default: StreamKeeperLogs and StreamKeeperMarketplace with KeeperColumns(), StreamRaw accepting anything,
+	// and the StreamKeeperAsim* streams with the columns of their ASIM tables (ASIMTableColumns).
 	Streams map[string][]Column
 	// Scope is the scope the token request must carry. Default DefaultScope.
 	Scope string
@@ -251,6 +252,10 @@ func resolve(o Options) (Options, error) {
 			StreamKeeperLogs:        KeeperColumns(),
 			StreamKeeperMarketplace: KeeperColumns(),
 			StreamRaw:               nil,
+			// The streams of schema asim, routed into the ASIM tables.
+			StreamKeeperAsimAuthentication: ASIMTableColumns(TableASimAuthentication),
+			StreamKeeperAsimUserManagement: ASIMTableColumns(TableASimUserManagement),
+			StreamKeeperAsimAudit:          ASIMTableColumns(TableASimAudit),
 		}
 	} else {
 		streams := make(map[string][]Column, len(o.Streams))

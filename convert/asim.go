@@ -1,0 +1,518 @@
+package convert
+
+import (
+	"bytes"
+	"strconv"
+
+	"github.com/tinylib/msgp/msgp"
+)
+
+// ASIMSchema is one of Microsoft Sentinel's normalized schemas (ASIM) that
+// a Keeper event goes to.
+type ASIMSchema uint8
+
+// The schemas, in stream order: Records.Stream returns these values.
+const (
+	ASIMAuthentication ASIMSchema = iota // sign-ins to Keeper: ASimAuthenticationEventLogs
+	ASIMUserManagement                   // users, roles and teams: ASimUserManagementActivityLogs
+	ASIMAudit                            // everything else: ASimAuditEventLogs
+	numASIMSchemas
+)
+
+// ASIMSchemas lists the schemas in stream order.
+func ASIMSchemas() []ASIMSchema {
+	return []ASIMSchema{ASIMAuthentication, ASIMUserManagement, ASIMAudit}
+}
+
+// String returns the schema's EventSchema name.
+func (s ASIMSchema) String() string {
+	switch s {
+	case ASIMAuthentication:
+		return "Authentication"
+	case ASIMUserManagement:
+		return "UserManagement"
+	case ASIMAudit:
+		return "AuditEvent"
+	}
+	return "ASIMSchema(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Table returns the Log Analytics table that holds the schema's rows.
+func (s ASIMSchema) Table() string {
+	switch s {
+	case ASIMAuthentication:
+		return "ASimAuthenticationEventLogs"
+	case ASIMUserManagement:
+		return "ASimUserManagementActivityLogs"
+	}
+	return "ASimAuditEventLogs"
+}
+
+// Version returns the schema version the rows follow (EventSchemaVersion).
+func (s ASIMSchema) Version() string {
+	switch s {
+	case ASIMAuthentication:
+		return "0.1.4"
+	case ASIMUserManagement:
+		return "0.1.2"
+	}
+	return "0.1.2"
+}
+
+// ASIMEvent is the class of one Keeper audit event in ASIM.
+type ASIMEvent struct {
+	Event     string // Keeper's audit_event
+	Name      string // Keeper's display name for it
+	Schema    ASIMSchema
+	EventType string // the schema's EventType
+	Result    string // EventResult: Success, Failure or Partial
+	Severity  string // EventSeverity: Informational, Low, Medium or High
+	// Detail is, for Authentication, the LogonMethod; for UserManagement,
+	// the updated property (EventSubType); for Audit, the ObjectType.
+	Detail string
+}
+
+// ASIMCatalogue returns the class of every Keeper audit event known, in
+// the order of their names. An event not in it goes to the Audit schema
+// with EventType Other.
+func ASIMCatalogue() []ASIMEvent { return keeperEvents() }
+
+// ASIM's fixed values for Keeper.
+const (
+	asimVendor  = "Keeper Security"
+	asimProduct = "Keeper"
+)
+
+// unknownEvent is the class of an event the catalogue does not know.
+func unknownEvent() ASIMEvent {
+	return ASIMEvent{Schema: ASIMAudit, EventType: "Other", Result: "Success", Severity: "Informational", Detail: "Other"}
+}
+
+// ASIMColumns returns the columns a row of schema s may have, in the order
+// they are written, with their Log Analytics types: the declaration of the
+// DCR's input stream for s.
+func ASIMColumns(s ASIMSchema) [][2]string {
+	cols := [][2]string{
+		{"TimeGenerated", "datetime"}, {"EventStartTime", "datetime"}, {"EventEndTime", "datetime"},
+		{"EventCount", "int"}, {"EventVendor", "string"}, {"EventProduct", "string"},
+	}
+	if s == ASIMUserManagement {
+		cols = append(cols, [2]string{"EventSchema", "string"})
+	}
+	cols = append(cols, [][2]string{
+		{"EventSchemaVersion", "string"}, {"EventType", "string"}, {"EventSubType", "string"},
+		{"EventResult", "string"}, {"EventResultDetails", "string"}, {"EventOriginalResultDetails", "string"},
+		{"EventSeverity", "string"}, {"EventOriginalType", "string"}, {"EventMessage", "string"},
+		{"ActorUsername", "string"}, {"ActorUsernameType", "string"},
+	}...)
+	switch s {
+	case ASIMAuthentication:
+		cols = append(cols, [][2]string{
+			{"TargetUsername", "string"}, {"TargetUsernameType", "string"},
+			{"TargetAppName", "string"}, {"TargetAppType", "string"}, {"LogonMethod", "string"},
+		}...)
+	case ASIMUserManagement:
+		cols = append(cols, [][2]string{
+			{"TargetUsername", "string"}, {"TargetUsernameType", "string"},
+			{"GroupId", "string"}, {"GroupIdType", "string"}, {"GroupType", "string"}, {"GroupOriginalType", "string"},
+		}...)
+	case ASIMAudit:
+		cols = append(cols, [][2]string{
+			{"Operation", "string"}, {"Object", "string"}, {"ObjectId", "string"}, {"ObjectType", "string"},
+			{"OriginalObjectType", "string"}, {"NewValue", "string"}, {"ValueType", "string"},
+		}...)
+	}
+	return append(cols, [][2]string{
+		{"SrcIpAddr", "string"}, {"HttpUserAgent", "string"}, {"AdditionalFields", "dynamic"},
+	}...)
+}
+
+// consumed marks a data field that an ASIM column took.
+const consumed role = 100
+
+// asim writes the ASIM row of the Keeper event in the map at the start of
+// body and returns its schema.
+func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema, error) {
+	var ev event
+	rest, err := c.readEvent(e, &ev, body, t)
+	if err != nil {
+		return rest, 0, err
+	}
+	class := unknownEvent()
+	var name []byte
+	if i := ev.cols[colAuditEvent]; i >= 0 {
+		if n, ok := keyName(e.fields[i].val()); ok {
+			name = n
+			if k, ok := c.catalogue[string(n)]; ok {
+				class = k
+			}
+		}
+	}
+	s := class.Schema
+
+	e.buf = append(e.buf, `{"`+timeGenerated+`":"`...)
+	tpos := len(e.buf)
+	e.buf = appendMillis(e.buf, ev.time)
+	stamp := e.buf[tpos : tpos+millisLen]
+	e.buf = append(e.buf, `","EventStartTime":"`...)
+	e.buf = append(e.buf, stamp...)
+	e.buf = append(e.buf, `","EventEndTime":"`...)
+	e.buf = append(e.buf, e.buf[tpos:tpos+millisLen]...)
+	e.buf = append(e.buf, `","EventCount":1,"EventVendor":"`+asimVendor+`","EventProduct":"`+asimProduct+`"`...)
+	if s == ASIMUserManagement {
+		e.buf = append(e.buf, `,"EventSchema":"UserManagement"`...)
+	}
+	e.buf = appendConst(e.buf, "EventSchemaVersion", s.Version())
+	e.buf = appendConst(e.buf, "EventType", class.EventType)
+	if s == ASIMUserManagement && class.Detail != "" {
+		e.buf = appendConst(e.buf, "EventSubType", class.Detail)
+	}
+	e.buf = appendConst(e.buf, "EventResult", class.Result)
+	if class.Result == "Failure" {
+		e.buf = appendConst(e.buf, "EventResultDetails", resultDetails(class))
+		if !e.dataField(dResultCode, "EventOriginalResultDetails") {
+			e.dataField(dStatus, "EventOriginalResultDetails")
+		}
+	}
+	e.buf = appendConst(e.buf, "EventSeverity", class.Severity)
+	if name != nil {
+		e.buf = append(e.buf, `,"EventOriginalType":`...)
+		e.str(name)
+	}
+	e.indexData()
+	e.dataField(dMessage, "EventMessage")
+
+	user := e.column(&ev, colUsername, "ActorUsername")
+	if user != nil {
+		e.buf = appendConst(e.buf, "ActorUsernameType", usernameType(user))
+	}
+	switch s {
+	case ASIMAuthentication:
+		if user != nil {
+			e.buf = append(e.buf, `,"TargetUsername":`...)
+			e.str(user)
+			e.buf = appendConst(e.buf, "TargetUsernameType", usernameType(user))
+		}
+		e.buf = append(e.buf, `,"TargetAppName":"`+asimProduct+`","TargetAppType":"SaaS application"`...)
+		if class.Detail != "" {
+			e.buf = appendConst(e.buf, "LogonMethod", class.Detail)
+		}
+	case ASIMUserManagement:
+		target := e.takeString(dToUsername)
+		if target == nil {
+			// pending_added_to_role and its kin name the user in value.
+			if v := e.peekString(dValue); bytes.IndexByte(v, '@') > 0 {
+				target = e.takeString(dValue)
+			}
+		}
+		if target == nil && (class.EventType[:4] == "User" || class.EventType[:4] == "Pass") {
+			target = user // a change of one's own account
+		}
+		if target != nil {
+			e.buf = append(e.buf, `,"TargetUsername":`...)
+			e.str(target)
+			e.buf = appendConst(e.buf, "TargetUsernameType", usernameType(target))
+		}
+		switch {
+		case e.dataField(dRoleID, "GroupId"):
+			e.buf = append(e.buf, `,"GroupIdType":"UID","GroupType":"Other","GroupOriginalType":"Role"`...)
+		case e.dataField(dTeamUID, "GroupId"):
+			e.buf = append(e.buf, `,"GroupIdType":"UID","GroupType":"Other","GroupOriginalType":"Team"`...)
+		}
+	case ASIMAudit:
+		e.buf = append(e.buf, `,"Operation":`...)
+		if name != nil {
+			e.str(name)
+		} else {
+			e.buf = append(e.buf, `"unknown"`...)
+		}
+		e.auditObject()
+		if class.Detail != "" {
+			e.buf = appendConst(e.buf, "ObjectType", class.Detail)
+		}
+		if e.dataField(dValue, "NewValue") {
+			e.buf = append(e.buf, `,"ValueType":"Other"`...)
+		}
+	}
+	e.column(&ev, colRemoteAddress, "SrcIpAddr")
+	e.column(&ev, colClientVersion, "HttpUserAgent")
+
+	// AdditionalFields: every other field of the event. The Keeper columns
+	// that have no ASIM column of their own come first.
+	e.buf = append(e.buf, `,"AdditionalFields":{`...)
+	set := e.set(2)
+	first := true
+	for _, col := range []int{colCategory, colEnterpriseID} {
+		if i := ev.cols[col]; i >= 0 && e.fields[i].role == toColumn {
+			if _, err := e.member(e.fields[i].kv, 2, set, &first); err != nil {
+				return rest, s, err
+			}
+		} else if col == colEnterpriseID && c.opts.EnterpriseID != 0 {
+			mark := len(e.buf)
+			if !first {
+				e.buf = append(e.buf, ',')
+			}
+			e.buf = append(e.buf, `"enterprise_id"`...)
+			if set.add(e, len(e.buf)-len(`enterprise_id"`), len(e.buf)-1) {
+				e.buf = append(e.buf, ':')
+				e.buf = strconv.AppendInt(e.buf, c.opts.EnterpriseID, 10)
+				first = false
+			} else {
+				e.buf = e.buf[:mark]
+			}
+		}
+	}
+	if ev.data >= 0 {
+		if v := e.fields[ev.data].val(); kind(v) == msgp.MapType {
+			m, v, err := msgp.ReadMapHeaderBytes(v)
+			if err != nil {
+				return rest, s, err
+			}
+			for ; m > 0; m-- {
+				if v, err = e.member(v, 2, set, &first); err != nil {
+					return rest, s, err
+				}
+			}
+		} else {
+			e.fields[ev.data].role = toData
+		}
+	}
+	for i := range e.fields {
+		if f := &e.fields[i]; f.role == toData {
+			if _, err := e.member(f.kv, 2, set, &first); err != nil {
+				return rest, s, err
+			}
+		}
+	}
+	e.buf = append(e.buf, "}}"...)
+	return rest, s, nil
+}
+
+// appendConst appends `,"key":"value"` for a value that needs no escaping.
+func appendConst(b []byte, key, value string) []byte {
+	b = append(b, `,"`...)
+	b = append(b, key...)
+	b = append(b, `":"`...)
+	b = append(b, value...)
+	return append(b, '"')
+}
+
+// resultDetails is the ASIM EventResultDetails of a failed event.
+func resultDetails(class ASIMEvent) string {
+	switch class.Event {
+	case "login_failure", "login_failed_console", "chat_login_failed":
+		return "No such user or password"
+	case "login_failed_ip_whitelist", "reauthentication_reprompt_throttle":
+		return "Logon violates policy"
+	}
+	return "Other"
+}
+
+// usernameType is ASIM's UsernameType of a Keeper user name: UPN for an
+// email address, else Simple.
+func usernameType(name []byte) string {
+	if bytes.IndexByte(name, '@') > 0 {
+		return "UPN"
+	}
+	return "Simple"
+}
+
+// column writes the Keeper column col of ev as the ASIM column key and
+// returns its text when it is a string; a value that does not fit a string
+// stays for AdditionalFields.
+func (e *encoder) column(ev *event, col int, key string) []byte {
+	i := ev.cols[col]
+	if i < 0 {
+		return nil
+	}
+	f := &e.fields[i]
+	mark := len(e.buf)
+	e.buf = append(e.buf, `,"`...)
+	e.buf = append(e.buf, key...)
+	e.buf = append(e.buf, `":`...)
+	if fits, err := e.stringColumn(f.val()); err != nil || !fits {
+		e.buf = e.buf[:mark]
+		f.role = toData
+		return nil
+	}
+	if f.role == toColumn {
+		f.role = consumed
+	}
+	s, _ := keyName(f.val())
+	return s
+}
+
+// The data fields (fields of the event without a Keeper column) that ASIM
+// columns take, in asimData's order; the object fields, most specific
+// first, name what an audit event acted on.
+func asimDataNames() [numASIMData]string {
+	return [...]string{
+		"result_code", "status", "message", "to_username", "value", "enforcement", "role_id", "team_uid",
+		// objects
+		"record_uid", "attachment_id", "shared_folder_uid", "folder_uid", "app_uid", "secret_uid",
+		"node_id", "node", "gateway_uid", "agent_uid", "policy_uid", "collection_uid", "deployment_uid", "request_uid",
+	}
+}
+
+const (
+	dResultCode = iota
+	dStatus
+	dMessage
+	dToUsername
+	dValue
+	dEnforcement
+	dRoleID
+	dTeamUID
+	dFirstObject
+	numASIMData = dFirstObject + 14
+)
+
+// asimDataIndex returns the asimDataNames index of name, or -1.
+func asimDataIndex(name []byte) int {
+	switch string(name) {
+	case "result_code":
+		return dResultCode
+	case "status":
+		return dStatus
+	case "message":
+		return dMessage
+	case "to_username":
+		return dToUsername
+	case "value":
+		return dValue
+	case "enforcement":
+		return dEnforcement
+	case "role_id":
+		return dRoleID
+	case "team_uid":
+		return dTeamUID
+	case "record_uid":
+		return dFirstObject
+	case "attachment_id":
+		return dFirstObject + 1
+	case "shared_folder_uid":
+		return dFirstObject + 2
+	case "folder_uid":
+		return dFirstObject + 3
+	case "app_uid":
+		return dFirstObject + 4
+	case "secret_uid":
+		return dFirstObject + 5
+	case "node_id":
+		return dFirstObject + 6
+	case "node":
+		return dFirstObject + 7
+	case "gateway_uid":
+		return dFirstObject + 8
+	case "agent_uid":
+		return dFirstObject + 9
+	case "policy_uid":
+		return dFirstObject + 10
+	case "collection_uid":
+		return dFirstObject + 11
+	case "deployment_uid":
+		return dFirstObject + 12
+	case "request_uid":
+		return dFirstObject + 13
+	}
+	return -1
+}
+
+// indexData finds, in one pass, the data fields ASIM columns take.
+func (e *encoder) indexData() {
+	for i := range e.data {
+		e.data[i] = -1
+	}
+	for i := range e.fields {
+		if f := &e.fields[i]; f.role == toData {
+			if n, ok := keyName(f.kv); ok {
+				if d := asimDataIndex(n); d >= 0 && e.data[d] < 0 {
+					e.data[d] = i
+				}
+			}
+		}
+	}
+}
+
+// findData returns the index in e.fields of data field d, or -1.
+func (e *encoder) findData(d int) int {
+	if i := e.data[d]; i >= 0 && e.fields[i].role == toData {
+		return i
+	}
+	return -1
+}
+
+// dataField writes the data field d as the ASIM string column key, if
+// there is one and it fits a string, and takes it out of AdditionalFields.
+func (e *encoder) dataField(d int, key string) bool {
+	i := e.findData(d)
+	if i < 0 {
+		return false
+	}
+	mark := len(e.buf)
+	e.buf = append(e.buf, `,"`...)
+	e.buf = append(e.buf, key...)
+	e.buf = append(e.buf, `":`...)
+	if fits, err := e.stringColumn(e.fields[i].val()); err != nil || !fits {
+		e.buf = e.buf[:mark]
+		return false
+	}
+	e.fields[i].role = consumed
+	return true
+}
+
+// peekString returns the data field d if it is a string.
+func (e *encoder) peekString(d int) []byte {
+	if i := e.findData(d); i >= 0 {
+		if s, ok := keyName(e.fields[i].val()); ok {
+			return s
+		}
+	}
+	return nil
+}
+
+// takeString returns the data field d if it is a non-empty string, and
+// takes it out of AdditionalFields.
+func (e *encoder) takeString(d int) []byte {
+	if i := e.findData(d); i >= 0 {
+		if s, ok := keyName(e.fields[i].val()); ok && len(s) > 0 {
+			e.fields[i].role = consumed
+			return s
+		}
+	}
+	return nil
+}
+
+// auditObject writes Object, ObjectId and OriginalObjectType: a policy
+// enforcement by its name (the role it applies to as ObjectId), else the
+// first field that names an object, else the enterprise.
+func (e *encoder) auditObject() {
+	if enf := e.peekString(dEnforcement); len(enf) > 0 {
+		e.takeString(dEnforcement)
+		e.buf = append(e.buf, `,"Object":`...)
+		e.str(enf)
+		e.dataField(dRoleID, "ObjectId")
+		e.buf = append(e.buf, `,"OriginalObjectType":"enforcement"`...)
+		return
+	}
+	names := asimDataNames()
+	for d := dFirstObject; d < numASIMData; d++ {
+		i := e.findData(d)
+		if i < 0 {
+			continue
+		}
+		v := e.fields[i].val()
+		mark := len(e.buf)
+		e.buf = append(e.buf, `,"Object":`...)
+		if fits, err := e.stringColumn(v); err != nil || !fits {
+			e.buf = e.buf[:mark]
+			continue
+		}
+		e.buf = append(e.buf, `,"ObjectId":`...)
+		_, _ = e.stringColumn(v)
+		e.buf = appendConst(e.buf, "OriginalObjectType", names[d])
+		e.fields[i].role = consumed
+		return
+	}
+	e.buf = append(e.buf, `,"Object":"enterprise","OriginalObjectType":"enterprise"`...)
+}
