@@ -149,6 +149,7 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 		}
 	}
 	s := class.Schema
+	e.indexData()
 
 	e.buf = append(e.buf, `{"`+timeGenerated+`":"`...)
 	tpos := len(e.buf)
@@ -179,7 +180,6 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 		e.buf = append(e.buf, `,"EventOriginalType":`...)
 		e.str(name)
 	}
-	e.indexData()
 	e.dataField(dMessage, "EventMessage")
 
 	user := e.column(&ev, colUsername, "ActorUsername")

@@ -25,6 +25,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/keeper-azmon/keeper-azmon/azmon"
+	"github.com/keeper-azmon/keeper-azmon/azmon/azmontest"
 	"github.com/keeper-azmon/keeper-azmon/convert"
 	"github.com/keeper-azmon/keeper-azmon/convert/chunktest"
 	"github.com/keeper-azmon/keeper-azmon/plugin"
@@ -1808,7 +1809,7 @@ func TestAzureTemplates(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no templates in deploy/azure (%v)", err)
 	}
-	for _, want := range []string{"keeper-logs.json", "keeper-marketplace-shape.json"} {
+	for _, want := range []string{"keeper-logs.json", "keeper-marketplace-shape.json", "keeper-asim.json"} {
 		if !slices.Contains(files, filepath.Join(repoRoot, "deploy", "azure", want)) {
 			t.Errorf("deploy/azure/%s is missing", want)
 		}
@@ -1885,6 +1886,13 @@ func checkTemplate(t *testing.T, name string) {
 		t.Errorf("%s: the DCR names a data collection endpoint the template does not create", name)
 	}
 	streams, _ := dcr["streamDeclarations"].(map[string]any)
+	if flows, _ := dcr["dataFlows"].([]any); len(flows) > 0 {
+		if out, _ := flows[0].(map[string]any)["outputStream"].(string); strings.HasPrefix(out, "Microsoft-ASim") {
+			checkASIMDCR(t, name, a, dcr)
+			checkRoleAssignment(t, name, a, byType)
+			return
+		}
+	}
 	if len(streams) != 1 {
 		t.Fatalf("%s: %d stream declarations, want 1", name, len(streams))
 	}
@@ -1986,25 +1994,7 @@ func checkTemplate(t *testing.T, name string) {
 		t.Errorf("%s: the DCR does not depend on the table %s it writes to", name, table)
 	}
 
-	// Monitoring Metrics Publisher on the DCR for the given principal.
-	ras := byType["microsoft.authorization/roleassignments"]
-	if len(ras) != 1 {
-		t.Fatalf("%s: %d role assignments, want 1", name, len(ras))
-	}
-	ra := ras[0]
-	rp := props(ra)
-	if rd := a.resolveText(fmt.Sprint(rp["roleDefinitionId"])); !strings.Contains(rd, monitoringMetricsPublisher) || !strings.Contains(rd, "Microsoft.Authorization/roleDefinitions") {
-		t.Errorf("%s: roleDefinitionId %q is not Monitoring Metrics Publisher (%s)", name, rd, monitoringMetricsPublisher)
-	}
-	if scope := a.resolveText(fmt.Sprint(ra["scope"])); !strings.Contains(scope, "Microsoft.Insights/dataCollectionRules/") {
-		t.Errorf("%s: role assignment scope %q is not the DCR", name, scope)
-	}
-	if pid := fmt.Sprint(rp["principalId"]); !paramRef().MatchString(pid) {
-		t.Errorf("%s: principalId %q does not come from a parameter", name, pid)
-	}
-	if rp["principalType"] != "ServicePrincipal" {
-		t.Errorf("%s: principalType %v, want ServicePrincipal", name, rp["principalType"])
-	}
+	checkRoleAssignment(t, name, a, byType)
 
 	// Outputs: the endpoint URL to paste into endpoint_url, and the DCR's immutable id.
 	out, ok := a.Outputs["endpointUrl"]
@@ -2037,6 +2027,31 @@ func checkTemplate(t *testing.T, name string) {
 			t.Errorf("%s: parameter %s is missing", name, p)
 		}
 	}
+}
+
+// checkRoleAssignment: Monitoring Metrics Publisher on the DCR for the
+// principal the parameters name.
+func checkRoleAssignment(t *testing.T, name string, a armTemplate, byType map[string][]map[string]any) {
+	props := func(r map[string]any) map[string]any { p, _ := r["properties"].(map[string]any); return p }
+	ras := byType["microsoft.authorization/roleassignments"]
+	if len(ras) != 1 {
+		t.Fatalf("%s: %d role assignments, want 1", name, len(ras))
+	}
+	ra := ras[0]
+	rp := props(ra)
+	if rd := a.resolveText(fmt.Sprint(rp["roleDefinitionId"])); !strings.Contains(rd, monitoringMetricsPublisher) || !strings.Contains(rd, "Microsoft.Authorization/roleDefinitions") {
+		t.Errorf("%s: roleDefinitionId %q is not Monitoring Metrics Publisher (%s)", name, rd, monitoringMetricsPublisher)
+	}
+	if scope := a.resolveText(fmt.Sprint(ra["scope"])); !strings.Contains(scope, "Microsoft.Insights/dataCollectionRules/") {
+		t.Errorf("%s: role assignment scope %q is not the DCR", name, scope)
+	}
+	if pid := fmt.Sprint(rp["principalId"]); !paramRef().MatchString(pid) {
+		t.Errorf("%s: principalId %q does not come from a parameter", name, pid)
+	}
+	if rp["principalType"] != "ServicePrincipal" {
+		t.Errorf("%s: principalType %v, want ServicePrincipal", name, rp["principalType"])
+	}
+
 }
 
 func dependsOnTable(a armTemplate, r map[string]any, table string) bool {
@@ -2165,4 +2180,104 @@ func fitsColumn(v any, typ string) bool {
 		return ok
 	}
 	return false
+}
+
+// checkASIMDCR checks the DCR of schema asim: one input stream for each
+// ASIM schema, declaring exactly the columns the plugin writes for it
+// (convert.ASIMColumns), each a column of the target table with the same
+// type (the table reference azmontest models), written with transformKql
+// source into Microsoft-<table>; and the outputs dce_url and dcr_id.
+func checkASIMDCR(t *testing.T, name string, a armTemplate, dcr map[string]any) {
+	streams, _ := dcr["streamDeclarations"].(map[string]any)
+	flows, _ := dcr["dataFlows"].([]any)
+	props := plugin.ASIMStreamProperties()
+	if len(streams) != 3 || len(flows) != 3 {
+		t.Fatalf("%s: %d streams and %d data flows, want 3 of each", name, len(streams), len(flows))
+	}
+	for _, s := range convert.ASIMSchemas() {
+		stream := props[s][1]
+		decl, ok := streams[stream].(map[string]any)
+		if !ok {
+			t.Errorf("%s: no stream %s (the default of %s)", name, stream, props[s][0])
+			continue
+		}
+		cols := decodeColumns(t, name+": stream "+stream, decl["columns"])
+		var want []column
+		for _, c := range convert.ASIMColumns(s) {
+			want = append(want, column{c[0], c[1]})
+		}
+		if !slices.Equal(cols, want) {
+			t.Errorf("%s: stream %s declares\n  %v\nwant what the plugin writes for %s\n  %v", name, stream, cols, s, want)
+		}
+		table := map[string]string{}
+		for _, c := range azmontest.ASIMTableColumns(s.Table()) {
+			table[c.Name] = c.Type
+		}
+		for _, c := range cols {
+			if typ, ok := table[c.Name]; !ok || typ != c.Type {
+				t.Errorf("%s: stream %s column %s %s: the table %s has %q", name, stream, c.Name, c.Type, s.Table(), typ)
+			}
+		}
+		found := false
+		for _, f := range flows {
+			fm := f.(map[string]any)
+			if fs, _ := fm["streams"].([]any); len(fs) != 1 || fs[0] != stream {
+				continue
+			}
+			found = true
+			if out := fm["outputStream"]; out != "Microsoft-"+s.Table() {
+				t.Errorf("%s: %s flows into %v, want Microsoft-%s", name, stream, out, s.Table())
+			}
+			if kql := fm["transformKql"]; kql != "source" {
+				t.Errorf("%s: %s transformKql %v, want source", name, stream, kql)
+			}
+		}
+		if !found {
+			t.Errorf("%s: no data flow takes %s", name, stream)
+		}
+	}
+	if id, err := a.evalURL(a.Outputs["dataCollectionRuleImmutableId"].Value); err != nil || id != sampleDCR {
+		t.Errorf("%s: dataCollectionRuleImmutableId output: %q, %v", name, id, err)
+	}
+	if v, err := a.evalURL(a.Outputs["dataCollectionEndpointUrl"].Value); err != nil || v != sampleDCE {
+		t.Errorf("%s: dataCollectionEndpointUrl output: %q, %v", name, v, err)
+	}
+}
+
+// TestASIMRowsAreWhatTheDCRDeclares: every row schema asim writes, for every
+// event of the catalogue and for odd values, has only columns its stream
+// declares, with values of their types.
+func TestASIMRowsAreWhatTheDCRDeclares(t *testing.T) {
+	var chunk []byte
+	at := time.Unix(1740787200, 0)
+	for _, c := range convert.ASIMCatalogue() {
+		chunk = chunktest.AppendEventV2(chunk, at, nil, chunktest.M("audit_event", c.Event, "username", "u@example.com",
+			"remote_address", "192.0.2.1", "client_version", "Web Vault.17", "category", "x", "enterprise_id", 1,
+			"result_code", "bad", "to_username", "t@example.com", "role_id", 5, "value", "v", "record_uid", "r", "message", "m"))
+	}
+	chunk = chunktest.AppendEventV2(chunk, at, nil, chunktest.M("audit_event", 7, "username", []any{1}, "enterprise_id", "x", "data", chunktest.M("k", nil)))
+	var recs convert.Records
+	if _, err := convert.New(convert.Options{Schema: convert.ASIM, TimeKey: "timestamp"}).Convert(chunk, &recs); err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs.Len() {
+		types := map[string]string{}
+		for _, c := range convert.ASIMColumns(convert.ASIMSchema(recs.Stream(i))) {
+			types[c[0]] = c[1]
+		}
+		var row map[string]any
+		dec := json.NewDecoder(bytes.NewReader(recs.Record(i)))
+		dec.UseNumber()
+		if err := dec.Decode(&row); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range row {
+			typ, ok := types[k]
+			if !ok {
+				t.Errorf("record %d: column %s is not declared: the DCR would drop it\n%s", i, k, recs.Record(i))
+			} else if !fitsColumn(v, typ) {
+				t.Errorf("record %d: %s = %#v does not fit a %s column", i, k, v, typ)
+			}
+		}
+	}
 }

@@ -2,8 +2,10 @@ package plugin
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +111,19 @@ func TestParseConfigVariants(t *testing.T) {
 			}
 			return ""
 		}},
+		{"asim: three streams of one DCR", with(parts, "schema", "ASIM"), func(c Config) string {
+			want := []string{"Custom-KeeperAsimAuthentication", "Custom-KeeperAsimUserManagement", "Custom-KeeperAsimAudit"}
+			if c.Convert.Schema != convert.ASIM || !slices.Equal(c.ASIMStreams, want) || c.Client.Endpoint.Stream != want[0] || c.Convert.TimeKey != "timestamp" {
+				return fmt.Sprintf("asim defaults: %v %q", c.ASIMStreams, c.Convert.TimeKey)
+			}
+			return ""
+		}},
+		{"asim: a stream renamed", with(parts, "schema", "asim", "asim_audit_stream", "Custom-MyAudit"), func(c Config) string {
+			if c.ASIMStreams[convert.ASIMAudit] != "Custom-MyAudit" || c.ASIMStreams[convert.ASIMAuthentication] != "Custom-KeeperAsimAuthentication" {
+				return fmt.Sprint(c.ASIMStreams)
+			}
+			return ""
+		}},
 		{"bare seconds timeout", with(baseProps(), "timeout", "45"), func(c Config) string {
 			if c.Timeout != 45*time.Second {
 				return "timeout 45 should be 45s"
@@ -160,6 +175,10 @@ func TestParseConfigErrorsNameTheProperty(t *testing.T) {
 		{"authority not https", with(baseProps(), "authority_host", "http://login"), "authority_host"},
 		{"unknown schema", with(baseProps(), "schema", "ecs"), "schema"},
 		{"bad compress", with(baseProps(), "compress", "zstd"), "compress"},
+		{"asim with endpoint_url", with(baseProps(), "schema", "asim"), "endpoint_url"},
+		{"asim with stream_name", with(baseProps(), "schema", "asim", "endpoint_url", "<unset>", "dce_url", "https://x.eastus-1.ingest.monitor.azure.com", "dcr_id", "dcr-abc", "stream_name", "Custom-A"), "stream_name"},
+		{"asim without dce_url", with(baseProps(), "schema", "asim", "endpoint_url", "<unset>", "dcr_id", "dcr-abc"), "dce_url"},
+		{"asim stream not Custom-", with(baseProps(), "schema", "asim", "endpoint_url", "<unset>", "dce_url", "https://x.eastus-1.ingest.monitor.azure.com", "dcr_id", "dcr-abc", "asim_audit_stream", "Audit"), "asim_audit_stream"},
 		{"enterprise_id not a number", with(baseProps(), "enterprise_id", "Example Corp"), "enterprise_id"},
 		{"enterprise_id zero", with(baseProps(), "enterprise_id", "0"), "enterprise_id"},
 		{"enterprise_id beyond the int column", with(baseProps(), "enterprise_id", "2147483648"), "enterprise_id"},

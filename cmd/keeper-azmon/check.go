@@ -201,6 +201,15 @@ func (a *app) runCheck(ctx context.Context, file, spec string, logw io.Writer) *
 		return r.fail(exitConfig, "config", fmt.Sprintf("cannot convert the sample event %s: %v %v", line, err, res.Problem))
 	}
 	t.SampleLen = len(recs.Record(0))
+	if len(cfg.ASIMStreams) > 0 {
+		// schema asim: the sample goes to the stream of its schema (the
+		// audit stream: keeper_azmon_check is no Keeper event).
+		ep.Stream = cfg.ASIMStreams[recs.Stream(0)]
+		if client, err = client.ForStream(ep.Stream); err != nil {
+			r.step("token", "skipped", tokenLines...)
+			return r.fail(exitConfig, "config", "invalid configuration: "+err.Error())
+		}
+	}
 
 	sctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	start := time.Now()
@@ -213,6 +222,9 @@ func (a *app) runCheck(ctx context.Context, file, spec string, logw io.Writer) *
 		r.step("ingestion", "ok", fmt.Sprintf("sample event accepted: %d request, %d bytes of JSON, %s", res.Requests, res.Bytes, took))
 		r.OK, r.Stage = true, "done"
 		r.Table, r.Query = tableAndQuery(ep.Stream, cfg.Convert.Schema, r.CheckID)
+		if len(cfg.ASIMStreams) > 0 {
+			r.Table, r.Query = asimTableAndQuery(convert.ASIMSchema(recs.Stream(0)), r.CheckID)
+		}
 		return r
 	}
 	err = res.Err
@@ -311,6 +323,13 @@ func tableAndQuery(stream string, schema convert.Schema, id string) (string, str
 		q += fmt.Sprintf("\n| where check_id == %q", id)
 	}
 	return table, q
+}
+
+// asimTableAndQuery names the ASIM table the sample went to and a query
+// that finds it.
+func asimTableAndQuery(schema convert.ASIMSchema, id string) (string, string) {
+	table := schema.Table()
+	return table, fmt.Sprintf("%s\n| where TimeGenerated > ago(1h)\n| where EventOriginalType == %q\n| where tostring(AdditionalFields.check_id) == %q", table, checkEvent, id)
 }
 
 // print writes the report for a terminal.

@@ -435,3 +435,49 @@ func readRecipeFile(t *testing.T, name string) string {
 	}
 	return string(b)
 }
+
+// TestCheckKeeperAndASIM runs check on both outputs of
+// examples/keeper-and-asim.conf: the Keeper table's sample lands in its
+// stream, the ASIM one in the audit stream (keeper_azmon_check is no Keeper
+// event), and each report names the table to query.
+func TestCheckKeeperAndASIM(t *testing.T) {
+	s := newEmulator(t)
+	text, err := os.ReadFile(filepath.Join(sourcetest.RecipeDir(), "..", "keeper-and-asim.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const out = "    Name                      keeper_azmon\n"
+	if strings.Count(string(text), out) != 2 {
+		t.Fatalf("keeper-and-asim.conf: want two keeper_azmon outputs")
+	}
+	conf := writeFile(t, t.TempDir(), "keeper-and-asim.conf", strings.ReplaceAll(string(text), out, out+
+		"    authority_host "+s.AuthorityHost()+"\n    ca_file "+s.CAFile+"\n"))
+	env := map[string]string{
+		"KEEPER_AZMON_TENANT_ID":     s.Opts.TenantID,
+		"KEEPER_AZMON_CLIENT_ID":     s.Opts.ClientID,
+		"KEEPER_AZMON_CLIENT_SECRET": s.Opts.ClientSecret,
+		"KEEPER_AZMON_ENDPOINT_URL":  s.EndpointURL(streamKeeper),
+		"KEEPER_AZMON_DCE_URL":       s.URL,
+		"KEEPER_AZMON_ASIM_DCR_ID":   s.Opts.DCRID,
+	}
+	for _, tc := range []struct{ output, table, stream string }{
+		{"keeper_table", "KeeperLogs_CL", streamKeeper},
+		{"keeper_asim", "ASimAuditEventLogs", azmontest.StreamKeeperAsimAudit},
+	} {
+		t.Run(tc.output, func(t *testing.T) {
+			s.Reset()
+			r := runApp(t, env, "", "check", "-c", conf, "-output", tc.output, "-json")
+			var rep checkReport
+			if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+				t.Fatalf("%v\n%s%s", err, r.stdout, r.stderr)
+			}
+			if !rep.OK || rep.Table != tc.table || !strings.HasPrefix(rep.Query, tc.table) {
+				t.Errorf("report %+v", rep)
+			}
+			if n := s.RowCount(tc.stream); n != 1 {
+				t.Errorf("%d rows in %s, want the sample", n, tc.stream)
+			}
+			noSecret(t, r, s.Opts.ClientSecret)
+		})
+	}
+}
