@@ -54,22 +54,34 @@ type recipeEdits struct {
 	output []prop            // appended to the [OUTPUT] section
 }
 
-// editRecipe applies edits to a classic configuration's text.
-func editRecipe(text string, ed recipeEdits) string {
+// editRecipe applies edits to a configuration's text, classic or YAML.
+func editRecipe(text string, yaml bool, ed recipeEdits) string {
 	var out []string
 	for _, line := range strings.Split(text, "\n") {
-		trimmed := strings.TrimSpace(line)
-		if key, _, ok := strings.Cut(trimmed, " "); ok && !strings.HasPrefix(trimmed, "#") {
+		trimmed := strings.TrimPrefix(strings.TrimSpace(line), "- ")
+		sep := " "
+		if yaml {
+			sep = ":"
+		}
+		if key, _, ok := strings.Cut(trimmed, sep); ok && !strings.HasPrefix(trimmed, "#") {
 			for k, v := range ed.set {
 				if strings.EqualFold(key, k) {
-					line = line[:strings.Index(line, key)+len(key)] + " " + v
+					line = line[:strings.Index(line, key)+len(key)] + sep + " " + v
 				}
 			}
 		}
 		out = append(out, line)
-		if strings.EqualFold(trimmed, "Name keeper_azmon") || strings.HasPrefix(strings.ToLower(trimmed), "name ") && strings.HasSuffix(trimmed, " keeper_azmon") {
+		if strings.EqualFold(strings.Join(strings.Fields(trimmed), " "), "Name keeper_azmon") || yaml && trimmed == "name: keeper_azmon" {
+			indent := "    "
+			if yaml {
+				indent = strings.Repeat(" ", strings.Index(line, "-")+2)
+			}
 			for _, p := range ed.output {
-				out = append(out, "    "+p.key+" "+p.val)
+				if yaml {
+					out = append(out, indent+p.key+": "+p.val)
+				} else {
+					out = append(out, indent+p.key+" "+p.val)
+				}
 			}
 		}
 	}
@@ -148,7 +160,7 @@ func startRecipe(t *testing.T, s *azmontest.Server, stream, path string, ed reci
 		}
 	}
 	conf := filepath.Join(dir, filepath.Base(path))
-	if err := os.WriteFile(conf, []byte(editRecipe(string(text), ed)), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte(editRecipe(string(text), strings.HasSuffix(path, ".yaml"), ed)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	run := &fluentBitRun{logs: new(testkit.SyncBuffer), done: make(chan struct{})}
@@ -277,7 +289,18 @@ func postHEC(t *testing.T, url, contentType, token string, wire []byte) {
 func TestRecipesInFluentBit(t *testing.T) {
 	fluentBit(t)
 	for _, src := range sourcetest.All() {
-		t.Run(src.Name, func(t *testing.T) {
+		for _, recipe := range []string{src.Recipe(), src.RecipeYAML()} {
+			t.Run(filepath.Base(recipe), func(t *testing.T) {
+				runRecipe(t, src, recipe)
+			})
+		}
+	}
+}
+
+// runRecipe runs one recipe of src in Fluent Bit and checks the rows.
+func runRecipe(t *testing.T, src sourcetest.Source, recipe string) {
+	{
+		{
 			s := azmontest.NewServer(azmontest.Options{ClientSecret: newSecret()})
 			t.Cleanup(s.Close)
 			dir := t.TempDir()
@@ -292,7 +315,7 @@ func TestRecipesInFluentBit(t *testing.T) {
 				output: []prop{{"authority_host", s.AuthorityHost()}, {"ca_file", s.CAFile}},
 			}
 			const token = "hec-token-for-test"
-			run := startRecipe(t, s, streamKeeper, src.Recipe(), ed,
+			run := startRecipe(t, s, streamKeeper, recipe, ed,
 				"KEEPER_AZMON_ENTERPRISE_ID="+strconv.Itoa(sourcetest.EnterpriseID), "KEEPER_HEC_TOKEN="+token)
 			run.waitPort(t, port)
 			wire, err := src.WireBytes()
@@ -316,6 +339,6 @@ func TestRecipesInFluentBit(t *testing.T) {
 				t.Fatal(err)
 			}
 			sameRows(t, waitRows(t, s, streamKeeper, len(want), run), want)
-		})
+		}
 	}
 }

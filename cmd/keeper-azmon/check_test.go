@@ -387,7 +387,8 @@ func TestSampleEvent(t *testing.T) {
 	}
 }
 
-// TestCheckRecipes runs check on every recipe of examples/sources, as a
+// TestCheckRecipes runs check on every recipe of examples/sources and its
+// YAML twin, as a
 // user who set the recipe's variables would: each is accepted, with or
 // without KEEPER_AZMON_ENTERPRISE_ID. The emulator's authority and CA,
 // which a real Azure does not need, are added to the copy's output.
@@ -415,13 +416,25 @@ func TestCheckRecipes(t *testing.T) {
 				"KEEPER_AZMON_ENDPOINT_URL":  s.EndpointURL(streamKeeper),
 				"KEEPER_HEC_TOKEN":           "token",
 			}
-			for _, eid := range []string{"", "6557"} {
-				env["KEEPER_AZMON_ENTERPRISE_ID"] = eid
-				r := runApp(t, env, "", "check", "-c", conf, "-q")
-				if r.code != exitOK || !strings.HasPrefix(r.stdout, "ok: sample event accepted") {
-					t.Errorf("enterprise_id %q: exit %d\n%s%s", eid, r.code, r.stdout, r.stderr)
+			yamlText, err := os.ReadFile(src.RecipeYAML())
+			if err != nil {
+				t.Fatal(err)
+			}
+			const yamlOut = "    - name: keeper_azmon\n"
+			if !strings.Contains(string(yamlText), yamlOut) {
+				t.Fatalf("%s has no keeper_azmon output", src.RecipeYAML())
+			}
+			yamlConf := writeFile(t, dir, src.Name+".yaml", strings.Replace(string(yamlText), yamlOut, yamlOut+
+				"      authority_host: "+s.AuthorityHost()+"\n      ca_file: "+s.CAFile+"\n", 1))
+			for _, c := range []string{conf, yamlConf} {
+				for _, eid := range []string{"", "6557"} {
+					env["KEEPER_AZMON_ENTERPRISE_ID"] = eid
+					r := runApp(t, env, "", "check", "-c", c, "-q")
+					if r.code != exitOK || !strings.HasPrefix(r.stdout, "ok: sample event accepted") {
+						t.Errorf("%s, enterprise_id %q: exit %d\n%s%s", filepath.Base(c), eid, r.code, r.stdout, r.stderr)
+					}
+					noSecret(t, r, s.Opts.ClientSecret)
 				}
-				noSecret(t, r, s.Opts.ClientSecret)
 			}
 		})
 	}

@@ -88,6 +88,9 @@ func RecipeDir() string {
 // Recipe is the path of the source's classic Fluent Bit configuration.
 func (s Source) Recipe() string { return filepath.Join(RecipeDir(), s.Name+".conf") }
 
+// RecipeYAML is the path of its YAML twin.
+func (s Source) RecipeYAML() string { return filepath.Join(RecipeDir(), s.Name+".yaml") }
+
 // WireBytes returns the fixture as the sender writes it.
 func (s Source) WireBytes() ([]byte, error) {
 	return os.ReadFile(filepath.Join(here(), "testdata", s.Wire))
