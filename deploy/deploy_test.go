@@ -44,7 +44,7 @@ type column struct {
 // columns that the plugin's keeper schema writes, in its order
 // (convert/keeper.go: TimeGenerated, the seven Keeper columns, then data), with
 // the types of the Marketplace solution's stream
-// Custom-KeeperSecurityEventNewLogs (DESIGN.md). A DCR drops any field its
+// Custom-KeeperSecurityEventNewLogs (the Marketplace solution's DCR). A DCR drops any field its
 // stream does not declare, so this list and convert's Keeper schema must agree.
 func keeperShape() []column {
 	return []column{
@@ -87,7 +87,7 @@ func marketplaceTable() []marketplaceColumn {
 // on the DCR.
 const monitoringMetricsPublisher = "3913510d-42f4-4e42-8a64-420c390055eb"
 
-// contractProperties are the keeper_azmon properties of DESIGN.md's
+// contractProperties are the keeper_azmon properties of the README's
 // configuration contract.
 func contractProperties() map[string]bool {
 	return setOf(
@@ -95,6 +95,7 @@ func contractProperties() map[string]bool {
 		"endpoint_url", "dce_url", "dcr_id", "stream_name", "table_name",
 		"cloud", "authority_host", "scope", "auth", "ca_file",
 		"schema", "time_key", "enterprise_id", "compress",
+		"asim_authentication_stream", "asim_user_management_stream", "asim_audit_stream",
 		"max_request_bytes", "max_concurrency", "timeout",
 		"client_secret_file", "client_certificate_path", "client_certificate_password",
 		"send_certificate_chain", "managed_identity_client_id", "managed_identity_resource_id",

@@ -142,7 +142,7 @@ func TestCheck(t *testing.T) {
 				return emulatorProps(s, streamKeeper)
 			},
 			exit:  exitRefused,
-			words: []string{"403", "Monitoring Metrics Publisher", "30 minutes", "seed step 7", "client_id " + azmontest.DefaultClientID},
+			words: []string{"403", "Monitoring Metrics Publisher", "30 minutes", "Azure setup step 7", "client_id " + azmontest.DefaultClientID},
 		},
 		{
 			name: "404: wrong DCR immutable id",

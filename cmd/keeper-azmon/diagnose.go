@@ -183,7 +183,7 @@ func diagnoseToken(err error, t target) diagnosis {
 	case "AADSTS7000215":
 		d.Problem = "Entra ID refused the client secret (AADSTS7000215)"
 		d.Advice = []string{
-			"client_secret must be the secret's Value, not its Secret ID. Both are listed under App registrations > your app > Certificates & secrets; the Value is shown only once, right after the secret is created (seed step 2).",
+			"client_secret must be the secret's Value, not its Secret ID. Both are listed under App registrations > your app > Certificates & secrets; the Value is shown only once, right after the secret is created (README, Azure setup step 2).",
 			"If the Value is lost, create a new client secret there and copy its Value into the configuration (or the variable it comes from).",
 			"Check that the secret belongs to " + app + ", not to another app.",
 		}
@@ -196,7 +196,7 @@ func diagnoseToken(err error, t target) diagnosis {
 	case "AADSTS700016":
 		d.Problem = fmt.Sprintf("Entra ID does not know client_id %s in tenant %s (AADSTS700016)", t.ClientID, t.TenantID)
 		d.Advice = []string{
-			"client_id must be the Application (client) ID from the app registration's Overview page (seed step 1), not its Object ID nor the secret's ID.",
+			"client_id must be the Application (client) ID from the app registration's Overview page (README, Azure setup step 1), not its Object ID nor the secret's ID.",
 			"tenant_id must be the Directory (tenant) ID of the tenant where that app is registered: the app may live in another tenant.",
 		}
 	case "AADSTS90002", "AADSTS900023":
@@ -226,7 +226,7 @@ func diagnoseToken(err error, t target) diagnosis {
 		case azmon.AuthManagedIdentity:
 			d.Advice = []string{
 				"auth managed_identity needs an Azure host (VM, VM scale set, App Service, Container Apps, AKS) with a managed identity assigned; set managed_identity_client_id for a user-assigned one.",
-				"Outside Azure use auth client_secret with tenant_id, client_id and client_secret (seed steps 1-2).",
+				"Outside Azure use auth client_secret with tenant_id, client_id and client_secret (README, Azure setup steps 1-2).",
 			}
 		case azmon.AuthWorkloadIdentity:
 			d.Advice = []string{"auth workload_identity needs the federated token file (AZURE_FEDERATED_TOKEN_FILE) that AKS mounts when the pod's service account is annotated azure.workload.identity/client-id and the pod labelled azure.workload.identity/use: \"true\"."}
@@ -263,7 +263,7 @@ func diagnoseStatus(se *azmon.StatusError, t target) diagnosis {
 	case se.Status == 403:
 		d.Problem = fmt.Sprintf("the app may not send to this DCR (%s)", sc)
 		d.Advice = []string{
-			fmt.Sprintf("Assign the role \"Monitoring Metrics Publisher\" on the Data Collection Rule %s to the app registration (client_id %s): DCR > Access control (IAM) > Add role assignment (seed step 7).", t.DCRID, t.ClientID),
+			fmt.Sprintf("Assign the role \"Monitoring Metrics Publisher\" on the Data Collection Rule %s to the app registration (client_id %s): DCR > Access control (IAM) > Add role assignment (README, Azure setup step 7).", t.DCRID, t.ClientID),
 			"A new role assignment takes up to 30 minutes to propagate: if it was just made, wait and run check again (the plugin keeps retrying meanwhile).",
 			"The role must be on this DCR (or its resource group or subscription) and for this app, not for another one with a similar name.",
 		}
@@ -271,7 +271,7 @@ func diagnoseStatus(se *azmon.StatusError, t target) diagnosis {
 		d.Problem = fmt.Sprintf("the endpoint %s does not know DCR %s (%s)", h, t.DCRID, sc)
 		d.Advice = []string{
 			"The DCR id must be the rule's Immutable Id (dcr-..., on the DCR's Overview / JSON View), not its name or resource id.",
-			fmt.Sprintf("The host %s must be the Logs Ingestion URL of the Data Collection Endpoint the DCR uses (DCE > Overview, seed step 5), in the DCR's region.", h),
+			fmt.Sprintf("The host %s must be the Logs Ingestion URL of the Data Collection Endpoint the DCR uses (DCE > Overview, README, Azure setup step 5), in the DCR's region.", h),
 		}
 	case se.Status == 400 && strings.Contains(code, "stream"):
 		d.Problem = fmt.Sprintf("the DCR does not declare the stream %s (%s)", t.Stream, sc)
@@ -404,7 +404,7 @@ func diagnoseNet(err error, kind, stage, url string, t target) diagnosis {
 				proxy,
 			}
 		default:
-			d.Advice = []string{"Check the endpoint host (the DCE's Logs Ingestion URL in endpoint_url or dce_url, seed step 5) and this host's DNS; with Private Link, the privatelink.monitor.azure.com zone must resolve it.", proxy}
+			d.Advice = []string{"Check the endpoint host (the DCE's Logs Ingestion URL in endpoint_url or dce_url, README, Azure setup step 5) and this host's DNS; with Private Link, the privatelink.monitor.azure.com zone must resolve it.", proxy}
 		}
 	case "refused", "unreachable":
 		d.Problem = "cannot connect to " + who
