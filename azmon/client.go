@@ -63,6 +63,10 @@ type Outcome struct {
 	Bytes    int    // uncompressed JSON bytes accepted
 	Retries  int    // requests sent again within this call
 	Err      error  // why some records are still unsent; nil when none is
+	// FirstErr is what the first failed attempt met, when it differs from
+	// what ended the call (a refused token or a reset connection, before a
+	// deadline that cut the retries short); nil otherwise.
+	FirstErr error
 }
 
 // Drop is a record given up on purpose: it is too large for any request,
@@ -266,6 +270,9 @@ func (c *Client) Send(ctx context.Context, recs Records, done []bool) Outcome {
 			out.Requests += s.requests
 			out.Bytes += s.bytes
 			out.Retries += s.retries
+			if out.FirstErr == nil {
+				out.FirstErr = s.firstErr
+			}
 			mu.Unlock()
 		}()
 	}
@@ -276,6 +283,9 @@ func (c *Client) Send(ctx context.Context, recs Records, done []bool) Outcome {
 	wg.Wait()
 	if len(errs) > 0 {
 		out.Err = summarize(errs, len(batches), int(skipped.Load()))
+	}
+	if out.Err == nil || out.FirstErr == errs[0] {
+		out.FirstErr = nil
 	}
 	return out
 }
@@ -349,6 +359,7 @@ type sender struct {
 	done                               []bool
 	drops                              []Drop
 	accepted, requests, bytes, retries int
+	firstErr                           error // of the first failed attempt
 }
 
 // maxAttempts bounds the tries of one request within a Send.
@@ -370,6 +381,9 @@ func (s *sender) deliver(ctx context.Context, idx []int, split bool) error {
 			s.accepted += len(idx)
 			s.bytes += jsonBytes
 			return nil
+		}
+		if s.firstErr == nil {
+			s.firstErr = err
 		}
 		var se *StatusError
 		if errors.As(err, &se) {

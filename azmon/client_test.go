@@ -235,3 +235,33 @@ func TestTokenErrorsExplainAADSTS(t *testing.T) {
 		t.Errorf("unhelpful or leaky error: %s", msg)
 	}
 }
+
+// TestSendFirstErr: when the deadline ends a send whose first attempt met
+// something else (a reset connection), Outcome.FirstErr keeps that error
+// as a value, so a tool can explain it; when the first error is the last,
+// FirstErr is nil.
+func TestSendFirstErr(t *testing.T) {
+	s := azmontest.NewServer(azmontest.Options{})
+	t.Cleanup(s.Close)
+	c := newClient(t, s, azmontest.StreamRaw, func(cfg *azmon.Config) { cfg.MaxConcurrency = 1 })
+	recs := rawRecords(1, 100)
+
+	s.Script(azmontest.Fault{Reset: true}, azmontest.Fault{Delay: time.Minute})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	out := c.Send(ctx, recs, make([]bool, 1))
+	cancel()
+	if out.Err == nil || !errors.Is(out.Err, context.DeadlineExceeded) {
+		t.Fatalf("Err = %v, want the deadline", out.Err)
+	}
+	if out.FirstErr == nil || errors.Is(out.FirstErr, context.DeadlineExceeded) || !strings.Contains(out.FirstErr.Error(), "post to") {
+		t.Errorf("FirstErr = %v, want the reset of the first attempt", out.FirstErr)
+	}
+
+	s2 := azmontest.NewServer(azmontest.Options{})
+	t.Cleanup(s2.Close)
+	s2.Script(azmontest.Fault{Status: 404})
+	out = newClient(t, s2, azmontest.StreamRaw, nil).Send(context.Background(), recs, make([]bool, 1))
+	if out.Err == nil || out.FirstErr != nil {
+		t.Errorf("one failed attempt: Err %v, FirstErr %v (want nil)", out.Err, out.FirstErr)
+	}
+}

@@ -153,9 +153,7 @@ func (a *app) runCheck(ctx context.Context, file, spec string, logw io.Writer) *
 		r.Warnings = append(r.Warnings, "client_secret equals client_id: it must be the secret's Value.")
 	}
 
-	// The client's retry lines tell the first error of a send that ends in a timeout.
-	tap := &logTap{w: logw, match: "retrying request"}
-	cfg.Client.Logger = plugin.NewLogger(tap, out.Name, slog.LevelDebug)
+	cfg.Client.Logger = plugin.NewLogger(logw, out.Name, slog.LevelDebug)
 	cfg.Client.UserAgent = "keeper-azmon/" + plugin.Version + " (check)"
 	client, err := azmon.New(cfg.Client)
 	if err != nil {
@@ -228,12 +226,11 @@ func (a *app) runCheck(ctx context.Context, file, spec string, logw io.Writer) *
 		return r
 	}
 	err = res.Err
-	if first, _ := tap.errors(); err != nil && first != "" && netKind(err) == "timeout" {
+	if first := res.FirstErr; err != nil && first != nil && netKind(err) == "timeout" {
 		// An earlier attempt said more than "no answer in time".
-		if prefix := "token for scope " + t.Scope + ": "; strings.HasPrefix(first, prefix) {
-			err = &azmon.TokenError{Scope: t.Scope, Err: errors.New(strings.TrimPrefix(first, prefix))}
-		} else if netKind(errors.New(first)) != "" {
-			err = errors.New(first)
+		var te *azmon.TokenError
+		if errors.As(first, &te) || netKind(first) != "" {
+			err = first
 		}
 	}
 	d := diagnose(err, res.Drops, t)

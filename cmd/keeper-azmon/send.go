@@ -85,12 +85,12 @@ func (a *app) send(ctx context.Context, args []string) int {
 	}
 
 	prog := &progress{w: a.stdout, tty: isTerminal(a.stdout), quiet: o.quiet, total: size}
-	tap := &logTap{w: a.stderr, match: "not fully sent", before: prog.clear}
+	logs := &clearingWriter{w: a.stderr, before: prog.clear}
 	level := slog.LevelWarn
 	if o.verbose {
 		level = slog.LevelInfo
 	}
-	in, err := plugin.New(out.Properties(), plugin.Options{ID: out.Name, LogOutput: tap, LogLevel: level, Summary: -1})
+	in, err := plugin.New(out.Properties(), plugin.Options{ID: out.Name, LogOutput: logs, LogLevel: level, Summary: -1})
 	if err != nil {
 		fmt.Fprintf(a.stderr, "keeper-azmon send: invalid configuration (%s): %v\n", out.Label(), err)
 		var ce *plugin.ConfigError
@@ -103,7 +103,7 @@ func (a *app) send(ctx context.Context, args []string) int {
 	}
 	defer in.Close()
 
-	s := &sendRun{a: a, o: o, in: in, prog: prog, tap: tap}
+	s := &sendRun{a: a, o: o, in: in, prog: prog}
 	start := time.Now()
 	runErr := s.run(ctx, input)
 	prog.clear()
@@ -145,7 +145,6 @@ type sendRun struct {
 	o    sendOptions
 	in   *plugin.Instance
 	prog *progress
-	tap  *logTap
 
 	events, bad, chunks, errorChunks int
 	pendingFrom                      int // first line not yet flushed
@@ -260,46 +259,21 @@ func (s *sendRun) flush(ctx context.Context, chunk []byte, events, first, last i
 	}
 }
 
-// logTap passes the plugin's log lines on and remembers the error= value
-// of the lines that contain match: the first and the last (send and
-// check see only result codes and final errors).
-type logTap struct {
-	mu          sync.Mutex
-	w           io.Writer
-	match       string
-	before      func() // called before a line is written (clears the progress bar)
-	first, last string
+// clearingWriter passes the plugin's log lines on, calling before (which
+// clears the progress bar) ahead of each.
+type clearingWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	before func()
 }
 
-func (t *logTap) Write(p []byte) (int, error) {
-	line := strings.TrimRight(string(p), "\n")
-	if strings.Contains(line, t.match) {
-		if i := strings.Index(line, " error="); i >= 0 {
-			v := line[i+len(" error="):]
-			if u, err := strconv.QuotedPrefix(v); err == nil {
-				v, _ = strconv.Unquote(u)
-			}
-			t.mu.Lock()
-			if t.first == "" {
-				t.first = v
-			}
-			t.last = v
-			t.mu.Unlock()
-		}
+func (c *clearingWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.before != nil {
+		c.before()
 	}
-	if t.before != nil {
-		t.before()
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.w.Write(p)
-}
-
-// errors returns the first and the last error seen.
-func (t *logTap) errors() (first, last string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.first, t.last
+	return c.w.Write(p)
 }
 
 // plural writes n and a noun, with an s unless n is 1.
