@@ -464,6 +464,7 @@ func (c *Converter) keeper(e *encoder, body []byte, t instant) ([]byte, error) {
 // envelope's time value (nil if none). Otherwise it changes nothing and
 // returns nil. repeated is e.repeated as it was before the record.
 func (c *Converter) unwrap(e *encoder, ev *event, env *envelope, repeated int) ([]byte, error) {
+	e.evbuf = e.evbuf[:0] // the previous record's event is done with
 	var (
 		eventMap   []byte   // the event, a msgpack map
 		held, also = -1, -1 // the fields that held it
