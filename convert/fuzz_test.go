@@ -26,6 +26,13 @@ func FuzzConvert(f *testing.F) {
 	f.Add(v2(kv("data", kv("a", 1, "a", 2), "a", strings.Repeat("é", 40), "\xff", "\u2028")))
 	f.Add(v2(kv("v", nest(70, true, "deep"))))
 	f.Add(append(v2("body"), v1(kv("TimeGenerated", 1))...))
+	// Keeper events as the sources wrap them.
+	f.Add(v2(kv("pri", "165", "time", "2025-03-01T00:00:00.000Z", "host", "keepersecurity.com", "message",
+		`{"audit_event":"login_failure","username":"u@example.com","enterprise_id":6557,"result_code":"x","data":{"a":[1,{"b":"\u00e9"}]}}`)))
+	f.Add(v2(kv("time", 1740787200, "host", "h", "sourcetype", "_json", "event", kv("audit_event_type", "added_to_role", "to_username", "t@example.com", "role_id", 5))))
+	f.Add(v2(kv("pri", "110", "time", "2025-03-01T00:00:00Z", "host", "192.0.2.1", "msgid", "7",
+		"extradata", `[Keeper@Commander audit_event_type="role_enforcement_changed" enforcement="e" value="say "x"" role_id="1"]`, "message", "m")))
+	f.Add(v2(kv("log", `{"audit_event":"record_update","record_uid":"r"`)))
 	f.Fuzz(fuzzOne)
 }
 
@@ -37,6 +44,7 @@ func fuzzOne(t *testing.T, chunk []byte) {
 		{Schema: convert.Keeper, TimeKey: "time", MaxFieldBytes: 64},
 		{Schema: convert.Raw},
 		{Schema: convert.Raw, TimeKey: "a", MaxFieldBytes: 64},
+		{Schema: convert.ASIM, TimeKey: "timestamp", EnterpriseID: 7},
 	}
 	for _, opts := range fuzzConfigs {
 		c := convert.New(opts)
@@ -55,12 +63,15 @@ func fuzzOne(t *testing.T, chunk []byte) {
 			t.Fatalf("empty chunk: %+v, %v", res, err)
 		}
 		// Output grows at most linearly with input (no blow-up).
-		if out.Size() > 32*len(chunk)+64 {
+		if out.Size() > 32*len(chunk)+64+1024*out.Len() { // an ASIM row has up to ~1 KiB of fixed text
 			t.Fatalf("%d bytes of JSON from %d bytes of msgpack", out.Size(), len(chunk))
 		}
 		for i := 0; i < out.Len(); i++ {
 			r := out.Record(i)
 			checkRecord(t, opts.Schema, r)
+			if opts.Schema == convert.ASIM {
+				checkColumns(t, r, convert.ASIMSchema(out.Stream(i)))
+			}
 			var v any
 			if err := json.Unmarshal(r, &v); err != nil {
 				t.Fatal(err)
