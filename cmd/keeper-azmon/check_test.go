@@ -396,19 +396,9 @@ func TestCheckRecipes(t *testing.T) {
 	s := newEmulator(t)
 	for _, src := range sourcetest.All() {
 		t.Run(src.Name, func(t *testing.T) {
-			text, err := os.ReadFile(src.Recipe())
-			if err != nil {
-				t.Fatal(err)
-			}
-			const out = "    Name                      keeper_azmon\n"
-			if !strings.Contains(string(text), out) {
-				t.Fatalf("%s has no keeper_azmon output", src.Recipe())
-			}
-			emulated := strings.Replace(string(text), out, out+
-				"    authority_host "+s.AuthorityHost()+"\n    ca_file "+s.CAFile+"\n", 1)
 			dir := t.TempDir()
 			writeFile(t, dir, "parsers.conf", readRecipeFile(t, "parsers.conf"))
-			conf := writeFile(t, dir, src.Name+".conf", emulated)
+			conf := writeFile(t, dir, src.Name+".conf", emulated(t, s, src.Recipe(), 1))
 			env := map[string]string{
 				"KEEPER_AZMON_TENANT_ID":     s.Opts.TenantID,
 				"KEEPER_AZMON_CLIENT_ID":     s.Opts.ClientID,
@@ -416,16 +406,7 @@ func TestCheckRecipes(t *testing.T) {
 				"KEEPER_AZMON_ENDPOINT_URL":  s.EndpointURL(streamKeeper),
 				"KEEPER_HEC_TOKEN":           "token",
 			}
-			yamlText, err := os.ReadFile(src.RecipeYAML())
-			if err != nil {
-				t.Fatal(err)
-			}
-			const yamlOut = "    - name: keeper_azmon\n"
-			if !strings.Contains(string(yamlText), yamlOut) {
-				t.Fatalf("%s has no keeper_azmon output", src.RecipeYAML())
-			}
-			yamlConf := writeFile(t, dir, src.Name+".yaml", strings.Replace(string(yamlText), yamlOut, yamlOut+
-				"      authority_host: "+s.AuthorityHost()+"\n      ca_file: "+s.CAFile+"\n", 1))
+			yamlConf := writeFile(t, dir, src.Name+".yaml", emulated(t, s, src.RecipeYAML(), 1))
 			for _, c := range []string{conf, yamlConf} {
 				for _, eid := range []string{"", "6557"} {
 					env["KEEPER_AZMON_ENTERPRISE_ID"] = eid
@@ -438,6 +419,25 @@ func TestCheckRecipes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// emulated returns the configuration at path with the emulator's
+// authority and CA, which a real Azure does not need, added to each of its
+// keeper_azmon outputs (there must be n).
+func emulated(t *testing.T, s *azmontest.Server, path string, outputs int) string {
+	t.Helper()
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, add := "    Name                      keeper_azmon\n", "    authority_host "+s.AuthorityHost()+"\n    ca_file "+s.CAFile+"\n"
+	if strings.HasSuffix(path, ".yaml") {
+		out, add = "    - name: keeper_azmon\n", "      authority_host: "+s.AuthorityHost()+"\n      ca_file: "+s.CAFile+"\n"
+	}
+	if n := strings.Count(string(text), out); n != outputs {
+		t.Fatalf("%s: %d keeper_azmon outputs, want %d", path, n, outputs)
+	}
+	return strings.ReplaceAll(string(text), out, out+add)
 }
 
 func readRecipeFile(t *testing.T, name string) string {
@@ -455,16 +455,8 @@ func readRecipeFile(t *testing.T, name string) string {
 // event), and each report names the table to query.
 func TestCheckKeeperAndASIM(t *testing.T) {
 	s := newEmulator(t)
-	text, err := os.ReadFile(filepath.Join(sourcetest.RecipeDir(), "..", "keeper-and-asim.conf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	const out = "    Name                      keeper_azmon\n"
-	if strings.Count(string(text), out) != 2 {
-		t.Fatalf("keeper-and-asim.conf: want two keeper_azmon outputs")
-	}
-	conf := writeFile(t, t.TempDir(), "keeper-and-asim.conf", strings.ReplaceAll(string(text), out, out+
-		"    authority_host "+s.AuthorityHost()+"\n    ca_file "+s.CAFile+"\n"))
+	conf := writeFile(t, t.TempDir(), "keeper-and-asim.conf",
+		emulated(t, s, filepath.Join(sourcetest.RecipeDir(), "..", "keeper-and-asim.conf"), 2))
 	env := map[string]string{
 		"KEEPER_AZMON_TENANT_ID":     s.Opts.TenantID,
 		"KEEPER_AZMON_CLIENT_ID":     s.Opts.ClientID,

@@ -5,6 +5,7 @@ package chunktest
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -19,6 +20,27 @@ type KV struct {
 
 // Map is a msgpack map that keeps its order (and may repeat keys).
 type Map []KV
+
+// MarshalJSON writes the map as a JSON object in its order, each key and
+// value as encoding/json writes them.
+func (m Map) MarshalJSON() ([]byte, error) {
+	buf := []byte{'{'}
+	for i, kv := range m {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		k, err := json.Marshal(kv.Key)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(kv.Value)
+		if err != nil {
+			return nil, err
+		}
+		buf = append(append(append(buf, k...), ':'), v...)
+	}
+	return append(buf, '}'), nil
+}
 
 // Ext is a msgpack extension value.
 type Ext struct {
