@@ -54,6 +54,38 @@ type Records interface {
 	Record(i int) []byte
 }
 
+// Progress records which records a Send has settled, by their index in the
+// Records: true once the service accepted the record or it was dropped on
+// purpose (see Outcome.Drops). Send only ever sets entries, each from one
+// goroutine, so a Progress carried from one Send to the next (a retried
+// chunk) makes the next send only what is still pending. Read it after Send
+// returns.
+type Progress []bool
+
+// NewProgress returns the progress of n records, none settled.
+func NewProgress(n int) Progress { return make(Progress, n) }
+
+// Pending counts the records not settled yet.
+func (p Progress) Pending() int {
+	n := 0
+	for _, d := range p {
+		if !d {
+			n++
+		}
+	}
+	return n
+}
+
+// Any reports whether some record is settled.
+func (p Progress) Any() bool {
+	for _, d := range p {
+		if d {
+			return true
+		}
+	}
+	return false
+}
+
 // Outcome says what one Send did.
 type Outcome struct {
 	Accepted int    // records the service accepted in this call
@@ -219,11 +251,11 @@ func (c *Client) Close() {
 func (c *Client) MaxRequestBytes() int { return c.cfg.MaxRequestBytes }
 
 // Send posts every record i with !done[i] and sets done[i] for each record
-// the service accepted or that was dropped on purpose. Records are cut into
+// the service accepted or that was dropped on purpose (see Progress). Records are cut into
 // requests of at most MaxRequestBytes of JSON, in order, the same way for
 // the same records, and up to MaxConcurrency requests are in flight. ctx
 // bounds the whole call. done must have recs.Len() elements.
-func (c *Client) Send(ctx context.Context, recs Records, done []bool) Outcome {
+func (c *Client) Send(ctx context.Context, recs Records, done Progress) Outcome {
 	var out Outcome
 	if len(done) != recs.Len() {
 		out.Err = fmt.Errorf("progress has %d entries for %d records", len(done), recs.Len())
@@ -319,7 +351,7 @@ func summarize(errs []error, requests, skipped int) error {
 
 // plan cuts the pending records into requests of at most MaxRequestBytes of
 // JSON array, keeping order. A record that cannot fit alone is dropped.
-func (c *Client) plan(recs Records, done []bool, out *Outcome) [][]int {
+func (c *Client) plan(recs Records, done Progress, out *Outcome) [][]int {
 	limit := c.cfg.MaxRequestBytes
 	var batches [][]int
 	var cur []int
@@ -356,7 +388,7 @@ func (c *Client) plan(recs Records, done []bool, out *Outcome) [][]int {
 type sender struct {
 	c                                  *Client
 	recs                               Records
-	done                               []bool
+	done                               Progress
 	drops                              []Drop
 	accepted, requests, bytes, retries int
 	firstErr                           error // of the first failed attempt

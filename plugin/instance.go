@@ -64,6 +64,16 @@ type stats struct {
 	records, requests, bytes, retries, dropped, failedFlushes atomic.Int64
 }
 
+// Stats are an instance's totals so far.
+type Stats struct {
+	Records       int64 // records the service accepted
+	Requests      int64 // requests that got an answer
+	Bytes         int64 // uncompressed JSON bytes accepted
+	Retries       int64 // requests sent again within a flush
+	Dropped       int64 // records dropped on purpose (cannot be converted, rejected, too large)
+	FailedFlushes int64 // flushes answered with a retry
+}
+
 // New reads the properties and builds an instance. It makes no network
 // call; the first token is fetched at the first flush.
 func New(p Properties, opts Options) (*Instance, error) {
@@ -174,7 +184,7 @@ func (in *Instance) Deliver(chunk []byte, tag string) Report {
 	}
 
 	key, prog := in.progress.acquire(tag, chunk, recs.Len())
-	resumed := anyDone(prog.done)
+	resumed := prog.done.Any()
 	ctx, cancel := context.WithTimeout(in.ctx, in.cfg.Timeout)
 	out := in.send(ctx, recs, prog.done)
 	cancel()
@@ -198,14 +208,14 @@ func (in *Instance) Deliver(chunk []byte, tag string) Report {
 	in.progress.release(key, prog, false)
 	in.stats.failedFlushes.Add(1)
 	in.log.Warn("chunk not fully sent; Fluent Bit will retry it and only the pending records will be sent again",
-		"tag", tag, "records", recs.Len(), "accepted", out.Accepted, "pending", countPending(prog.done), "error", out.Err)
+		"tag", tag, "records", recs.Len(), "accepted", out.Accepted, "pending", prog.done.Pending(), "error", out.Err)
 	rep.Code, rep.Err = Retry, out.Err
 	return rep
 }
 
 // send posts the pending records: to the one stream, or for schema asim
 // each record to the stream of its schema, one stream after the other.
-func (in *Instance) send(ctx context.Context, recs *convert.Records, done []bool) azmon.Outcome {
+func (in *Instance) send(ctx context.Context, recs *convert.Records, done azmon.Progress) azmon.Outcome {
 	if len(in.streams) == 0 {
 		return in.client.Send(ctx, recs, done)
 	}
@@ -221,7 +231,7 @@ func (in *Instance) send(ctx context.Context, recs *convert.Records, done []bool
 		if len(v.idx) == 0 {
 			continue
 		}
-		vdone := make([]bool, len(v.idx))
+		vdone := azmon.NewProgress(len(v.idx))
 		out := client.Send(ctx, v, vdone)
 		for j, d := range vdone {
 			done[v.idx[j]] = d
@@ -271,7 +281,7 @@ func (in *Instance) summarize(every time.Duration) {
 	defer in.wg.Done()
 	t := time.NewTicker(every)
 	defer t.Stop()
-	var last [6]int64
+	var last Stats
 	for {
 		select {
 		case <-in.ctx.Done():
@@ -283,15 +293,14 @@ func (in *Instance) summarize(every time.Duration) {
 			continue
 		}
 		last = cur
-		in.log.Info("summary", "records", cur[0], "requests", cur[1], "bytes", cur[2], "retries", cur[3], "dropped", cur[4], "failed_flushes", cur[5])
+		in.log.Info("summary", "records", cur.Records, "requests", cur.Requests, "bytes", cur.Bytes, "retries", cur.Retries, "dropped", cur.Dropped, "failed_flushes", cur.FailedFlushes)
 	}
 }
 
-// Stats returns the totals so far: records accepted, requests, bytes,
-// retries, records dropped, flushes answered with a retry.
-func (in *Instance) Stats() [6]int64 {
+// Stats returns the totals so far.
+func (in *Instance) Stats() Stats {
 	s := &in.stats
-	return [6]int64{s.records.Load(), s.requests.Load(), s.bytes.Load(), s.retries.Load(), s.dropped.Load(), s.failedFlushes.Load()}
+	return Stats{s.records.Load(), s.requests.Load(), s.bytes.Load(), s.retries.Load(), s.dropped.Load(), s.failedFlushes.Load()}
 }
 
 // Close cancels flushes in flight and releases the instance. It returns
@@ -301,7 +310,7 @@ func (in *Instance) Close() {
 	in.wg.Wait()
 	in.client.Close()
 	s := in.Stats()
-	in.log.Info("stopped", "records", s[0], "requests", s[1], "bytes", s[2], "retries", s[3], "dropped", s[4])
+	in.log.Info("stopped", "records", s.Records, "requests", s.Requests, "bytes", s.Bytes, "retries", s.Retries, "dropped", s.Dropped)
 }
 
 // Version is the plugin's version, sent in the User-Agent.

@@ -4,6 +4,8 @@ import (
 	"hash/maphash"
 	"sync"
 	"time"
+
+	"github.com/keeper-azmon/keeper-azmon/azmon"
 )
 
 // progressKey identifies a chunk by its content and tag.
@@ -15,7 +17,7 @@ type progressKey struct {
 // progress is what a chunk has settled so far: done[i] is true once record
 // i was accepted by the service or dropped on purpose.
 type progress struct {
-	done    []bool
+	done    azmon.Progress
 	busy    bool // a flush of this chunk is under way
 	stored  bool // kept in the store (false for a private copy)
 	touched time.Time
@@ -55,7 +57,7 @@ func (s *progressStore) acquire(tag string, chunk []byte, n int) (progressKey, *
 	}
 	// A second chunk with the same bytes in flight at once gets its own
 	// progress, so that neither skips records the other has sent.
-	return key, &progress{done: make([]bool, n), busy: true}
+	return key, &progress{done: azmon.NewProgress(n), busy: true}
 }
 
 // release ends a flush: a complete chunk is forgotten, an incomplete one is
@@ -70,7 +72,7 @@ func (s *progressStore) release(key progressKey, p *progress, complete bool) {
 		}
 		return
 	}
-	if !anyDone(p.done) {
+	if !p.done.Any() {
 		return // nothing to remember: a retry starts from scratch anyway
 	}
 	now := s.now()
@@ -110,23 +112,4 @@ func (s *progressStore) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.entries)
-}
-
-func anyDone(done []bool) bool {
-	for _, d := range done {
-		if d {
-			return true
-		}
-	}
-	return false
-}
-
-func countPending(done []bool) int {
-	n := 0
-	for _, d := range done {
-		if !d {
-			n++
-		}
-	}
-	return n
 }

@@ -211,7 +211,7 @@ func (a *app) runCheck(ctx context.Context, file, spec string, logw io.Writer) *
 
 	sctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	start := time.Now()
-	res := client.Send(sctx, &recs, make([]bool, 1))
+	res := client.Send(sctx, &recs, azmon.NewProgress(1))
 	cancel()
 	took := time.Since(start).Round(time.Millisecond)
 

@@ -108,7 +108,7 @@ func (a *app) send(ctx context.Context, args []string) int {
 	runErr := s.run(ctx, input)
 	prog.clear()
 	stats := in.Stats()
-	accepted, dropped := stats[0], stats[4]
+	accepted, dropped := stats.Records, stats.Dropped
 
 	ep := in.Config().Client.Endpoint
 	fmt.Fprintf(a.stdout, "sent %d of %d events from %s to %s (DCR %s) in %s, %s",
@@ -235,7 +235,7 @@ func (s *sendRun) flush(ctx context.Context, chunk []byte, events, first, last i
 		rep := s.in.Deliver(chunk, s.o.tag)
 		switch rep.Code {
 		case plugin.OK:
-			s.prog.chunkDone(s.chunks, events, s.in.Stats()[0])
+			s.prog.chunkDone(s.chunks, events, s.in.Stats().Records)
 			return nil
 		case plugin.Error:
 			s.errorChunks++
