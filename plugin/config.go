@@ -63,6 +63,25 @@ type Config struct {
 	ASIMStreams []string
 }
 
+// StreamTable names the table that rows sent to stream land in: for schema
+// asim the ASIM table of that stream's schema, else the table the stream
+// is named after (Custom-T_CL, Custom-T: T_CL), "" if it cannot tell.
+func (c Config) StreamTable(stream string) string {
+	for i, s := range c.ASIMStreams {
+		if s == stream {
+			return convert.ASIMSchema(i).Table()
+		}
+	}
+	name, ok := strings.CutPrefix(stream, "Custom-")
+	if !ok {
+		return ""
+	}
+	if !strings.HasSuffix(name, "_CL") {
+		name += "_CL"
+	}
+	return name
+}
+
 // ASIMStreamProperties are the properties that name the streams of schema
 // asim, by convert.ASIMSchema, with their defaults.
 func ASIMStreamProperties() [][2]string {

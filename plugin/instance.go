@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,6 +41,11 @@ type Options struct {
 	LogOutput io.Writer     // where log lines go (Fluent Bit's stderr)
 	LogLevel  slog.Level    // lowest level written
 	Summary   time.Duration // interval of the statistics line; 0 = every minute, <0 = never
+	// Getenv reads the environment for the configuration (workload
+	// identity's AZURE_* variables); nil means os.Getenv.
+	Getenv func(string) string
+	// UserAgent is sent with every request; "" means keeper-azmon/Version.
+	UserAgent string
 }
 
 // Instance is one [OUTPUT] section. Its Flush is safe for concurrent use
@@ -80,13 +86,19 @@ func New(p Properties, opts Options) (*Instance, error) {
 	if opts.LogOutput == nil {
 		opts.LogOutput = io.Discard
 	}
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	if opts.UserAgent == "" {
+		opts.UserAgent = "keeper-azmon/" + Version
+	}
 	log := NewLogger(opts.LogOutput, opts.ID, opts.LogLevel)
-	cfg, err := ParseConfig(p)
+	cfg, err := ParseConfigEnv(p, opts.Getenv)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Client.Logger = log
-	cfg.Client.UserAgent = "keeper-azmon/" + Version
+	cfg.Client.UserAgent = opts.UserAgent
 	client, err := azmon.New(cfg.Client)
 	if err != nil {
 		return nil, configError(err)
@@ -142,10 +154,15 @@ func (in *Instance) Config() Config { return in.cfg }
 type Report struct {
 	Code     Code
 	Err      error        // why the chunk is not done (Retry, Error); nil for OK
+	FirstErr error        // what the first failed attempt met, when Err is another (azmon.Outcome.FirstErr)
 	Records  int          // records in the chunk
+	Size     int          // JSON bytes of its records
 	Accepted int          // records accepted by this call
 	Skipped  int          // records that could not be converted, dropped
 	Drops    []azmon.Drop // records dropped by the client, and why
+	Requests int          // requests that got an answer
+	Bytes    int          // JSON bytes accepted
+	Streams  []string     // the streams records were sent to
 }
 
 // Flush converts and sends one chunk and answers as Fluent Bit expects.
@@ -167,7 +184,7 @@ func (in *Instance) Deliver(chunk []byte, tag string) Report {
 		in.log.Error("chunk dropped: it cannot be decoded", "tag", tag, "bytes", len(chunk), "error", err)
 		return Report{Code: Error, Err: err}
 	}
-	rep := Report{Records: recs.Len(), Skipped: res.Skipped}
+	rep := Report{Records: recs.Len(), Size: recs.Size(), Skipped: res.Skipped}
 	if res.Skipped > 0 {
 		in.stats.dropped.Add(int64(res.Skipped))
 		in.log.Error("records dropped: they cannot be converted", "tag", tag, "count", res.Skipped, "first", res.Problem)
@@ -186,8 +203,9 @@ func (in *Instance) Deliver(chunk []byte, tag string) Report {
 	key, prog := in.progress.acquire(tag, chunk, recs.Len())
 	resumed := prog.done.Any()
 	ctx, cancel := context.WithTimeout(in.ctx, in.cfg.Timeout)
-	out := in.send(ctx, recs, prog.done)
+	out, streams := in.send(ctx, recs, prog.done)
 	cancel()
+	rep.Requests, rep.Bytes, rep.FirstErr, rep.Streams = out.Requests, out.Bytes, out.FirstErr, streams
 
 	in.stats.records.Add(int64(out.Accepted))
 	in.stats.requests.Add(int64(out.Requests))
@@ -214,12 +232,14 @@ func (in *Instance) Deliver(chunk []byte, tag string) Report {
 }
 
 // send posts the pending records: to the one stream, or for schema asim
-// each record to the stream of its schema, one stream after the other.
-func (in *Instance) send(ctx context.Context, recs *convert.Records, done azmon.Progress) azmon.Outcome {
+// each record to the stream of its schema, one stream after the other. It
+// returns the streams it sent to.
+func (in *Instance) send(ctx context.Context, recs *convert.Records, done azmon.Progress) (azmon.Outcome, []string) {
 	if len(in.streams) == 0 {
-		return in.client.Send(ctx, recs, done)
+		return in.client.Send(ctx, recs, done), []string{in.cfg.Client.Endpoint.Stream}
 	}
 	var total azmon.Outcome
+	var streams []string
 	var errs []error
 	for s, client := range in.streams {
 		v := streamView{recs: recs}
@@ -233,6 +253,10 @@ func (in *Instance) send(ctx context.Context, recs *convert.Records, done azmon.
 		}
 		vdone := azmon.NewProgress(len(v.idx))
 		out := client.Send(ctx, v, vdone)
+		streams = append(streams, in.cfg.ASIMStreams[s])
+		if total.FirstErr == nil {
+			total.FirstErr = out.FirstErr
+		}
 		for j, d := range vdone {
 			done[v.idx[j]] = d
 		}
@@ -250,7 +274,7 @@ func (in *Instance) send(ctx context.Context, recs *convert.Records, done azmon.
 		}
 	}
 	total.Err = errors.Join(errs...)
-	return total
+	return total, streams
 }
 
 // streamView is the records of one stream, by their index in the chunk.

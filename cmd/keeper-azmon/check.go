@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/keeper-azmon/keeper-azmon/azmon"
-	"github.com/keeper-azmon/keeper-azmon/convert"
 	"github.com/keeper-azmon/keeper-azmon/plugin"
 )
 
@@ -153,14 +152,14 @@ func (a *app) runCheck(ctx context.Context, file, spec string, logw io.Writer) *
 		r.Warnings = append(r.Warnings, "client_secret equals client_id: it must be the secret's Value.")
 	}
 
-	cfg.Client.Logger = plugin.NewLogger(logw, out.Name, slog.LevelDebug)
-	cfg.Client.UserAgent = "keeper-azmon/" + plugin.Version + " (check)"
-	client, err := azmon.New(cfg.Client)
+	// The sample goes through a plugin instance, as Fluent Bit's flush would.
+	in, err := plugin.New(props, plugin.Options{ID: out.Name, LogOutput: logw, LogLevel: slog.LevelDebug,
+		Summary: -1, Getenv: a.getenv, UserAgent: "keeper-azmon/" + plugin.Version + " (check)"})
 	if err != nil {
 		r.step("config", "fail", err.Error())
 		return r.fail(exitConfig, "config", "invalid configuration: "+err.Error())
 	}
-	defer client.Close()
+	defer in.Close()
 	compress := "none"
 	if cfg.Client.Gzip {
 		compress = "gzip"
@@ -172,7 +171,7 @@ func (a *app) runCheck(ctx context.Context, file, spec string, logw io.Writer) *
 	r.step("config", "ok",
 		fmt.Sprintf("endpoint %s, DCR %s, stream %s", ep.Base, ep.DCRID, ep.Stream),
 		fmt.Sprintf("schema %s (time from %s), compress %s, max_request_bytes %d, timeout %s",
-			cfg.Convert.Schema, timeKey, compress, client.MaxRequestBytes(), cfg.Timeout))
+			cfg.Convert.Schema, timeKey, compress, cfg.Client.MaxRequestBytes, cfg.Timeout))
 
 	authLine := "auth " + string(t.Auth)
 	if cfg.AuthInferred {
@@ -193,36 +192,23 @@ func (a *app) runCheck(ctx context.Context, file, spec string, logw io.Writer) *
 		r.step("token", "skipped", tokenLines...)
 		return r.fail(exitConfig, "config", "cannot build the sample event: "+err.Error())
 	}
-	var recs convert.Records
-	if res, err := convert.New(cfg.Convert).Convert(chunk, &recs); err != nil || recs.Len() != 1 {
-		r.step("token", "skipped", tokenLines...)
-		return r.fail(exitConfig, "config", fmt.Sprintf("cannot convert the sample event %s: %v %v", line, err, res.Problem))
-	}
-	t.SampleLen = len(recs.Record(0))
-	if len(cfg.ASIMStreams) > 0 {
-		// schema asim: the sample goes to the stream of its schema (the
-		// audit stream: keeper_azmon_check is no Keeper event).
-		ep.Stream = cfg.ASIMStreams[recs.Stream(0)]
-		if client, err = client.ForStream(ep.Stream); err != nil {
-			r.step("token", "skipped", tokenLines...)
-			return r.fail(exitConfig, "config", "invalid configuration: "+err.Error())
-		}
-	}
-
-	sctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	start := time.Now()
-	res := client.Send(sctx, &recs, azmon.NewProgress(1))
-	cancel()
+	res := in.Deliver(chunk, "keeper.check")
 	took := time.Since(start).Round(time.Millisecond)
+	if res.Code == plugin.Error || res.Records != 1 {
+		r.step("token", "skipped", tokenLines...)
+		return r.fail(exitConfig, "config", fmt.Sprintf("cannot convert the sample event %s: %v", line, res.Err))
+	}
+	t.SampleLen = res.Size
+	if len(res.Streams) == 1 {
+		ep.Stream = res.Streams[0] // schema asim: the stream of the sample's schema
+	}
 
 	if res.Err == nil && res.Accepted == 1 {
 		r.step("token", "ok", tokenLines...)
 		r.step("ingestion", "ok", fmt.Sprintf("sample event accepted: %d request, %d bytes of JSON, %s", res.Requests, res.Bytes, took))
 		r.OK, r.Stage = true, "done"
-		r.Table, r.Query = tableAndQuery(ep.Stream, cfg.Convert.Schema, r.CheckID)
-		if len(cfg.ASIMStreams) > 0 {
-			r.Table, r.Query = asimTableAndQuery(convert.ASIMSchema(recs.Stream(0)), r.CheckID)
-		}
+		r.Table, r.Query = tableAndQuery(ep.Stream, cfg, r.CheckID)
 		return r
 	}
 	err = res.Err
@@ -303,30 +289,24 @@ func sampleChunk(id string, now time.Time) ([]byte, []byte, error) {
 
 // tableAndQuery names the table a stream usually lands in and a KQL query
 // that finds the sample event there.
-func tableAndQuery(stream string, schema convert.Schema, id string) (string, string) {
-	name := strings.TrimPrefix(stream, "Custom-")
-	table, auditCol, dataCol := name, "audit_event", "data"
+func tableAndQuery(stream string, cfg plugin.Config, id string) (string, string) {
+	table, auditCol, dataCol := cfg.StreamTable(stream), "audit_event", "data"
 	switch {
+	case len(cfg.ASIMStreams) > 0:
+		return table, fmt.Sprintf("%s\n| where TimeGenerated > ago(1h)\n| where EventOriginalType == %q\n| where tostring(AdditionalFields.check_id) == %q", table, checkEvent, id)
 	case stream == "Custom-KeeperSecurityEventNewLogs":
 		// The Marketplace solution's DCR renames the columns.
 		table, auditCol, dataCol = "KeeperSecurityEventNewLogs_CL", "AuditEvent", "Data"
-	case !strings.HasSuffix(table, "_CL") && strings.HasPrefix(stream, "Custom-"):
-		table += "_CL"
+	case table == "":
+		table = stream
 	}
 	q := fmt.Sprintf("%s\n| where TimeGenerated > ago(1h)\n| where %s == %q", table, auditCol, checkEvent)
-	if schema == convert.Keeper {
+	if cfg.Convert.Schema.String() == "keeper" {
 		q += fmt.Sprintf("\n| where tostring(%s.check_id) == %q", dataCol, id)
 	} else {
 		q += fmt.Sprintf("\n| where check_id == %q", id)
 	}
 	return table, q
-}
-
-// asimTableAndQuery names the ASIM table the sample went to and a query
-// that finds it.
-func asimTableAndQuery(schema convert.ASIMSchema, id string) (string, string) {
-	table := schema.Table()
-	return table, fmt.Sprintf("%s\n| where TimeGenerated > ago(1h)\n| where EventOriginalType == %q\n| where tostring(AdditionalFields.check_id) == %q", table, checkEvent, id)
 }
 
 // print writes the report for a terminal.

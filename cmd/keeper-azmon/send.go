@@ -90,7 +90,7 @@ func (a *app) send(ctx context.Context, args []string) int {
 	if o.verbose {
 		level = slog.LevelInfo
 	}
-	in, err := plugin.New(out.Properties(), plugin.Options{ID: out.Name, LogOutput: logs, LogLevel: level, Summary: -1})
+	in, err := plugin.New(out.Properties(), plugin.Options{ID: out.Name, LogOutput: logs, LogLevel: level, Summary: -1, Getenv: a.getenv})
 	if err != nil {
 		fmt.Fprintf(a.stderr, "keeper-azmon send: invalid configuration (%s): %v\n", out.Label(), err)
 		var ce *plugin.ConfigError
