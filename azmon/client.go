@@ -37,10 +37,10 @@ type Config struct {
 	// Gzip compresses request bodies.
 	Gzip bool
 	// MaxRequestBytes caps one request's uncompressed JSON; 0 means
-	// DefaultMaxRequestBytes; never above MaxBodyBytes.
+	// DefaultMaxRequestBytes; else MinRequestBytes to MaxBodyBytes.
 	MaxRequestBytes int
 	// MaxConcurrency caps the requests of one Send in flight; 0 means
-	// DefaultMaxConcurrency.
+	// DefaultMaxConcurrency; at most MaxConcurrencyLimit.
 	MaxConcurrency int
 	// Logger receives the client's log lines; nil discards them.
 	Logger *slog.Logger
@@ -135,7 +135,7 @@ type Client struct {
 // New checks cfg and builds a client. It makes no network call.
 func New(cfg Config) (*Client, error) {
 	if err := cfg.Endpoint.Validate(); err != nil {
-		return nil, &PropertyError{"endpoint_url", err}
+		return nil, &FieldError{"Endpoint", err}
 	}
 	if err := cfg.Credentials.Validate(); err != nil {
 		return nil, err
@@ -143,14 +143,14 @@ func New(cfg Config) (*Client, error) {
 	switch {
 	case cfg.MaxRequestBytes == 0:
 		cfg.MaxRequestBytes = DefaultMaxRequestBytes
-	case cfg.MaxRequestBytes < 1024 || cfg.MaxRequestBytes > MaxBodyBytes:
-		return nil, propertyError("max_request_bytes", "%d is outside 1024..%d", cfg.MaxRequestBytes, MaxBodyBytes)
+	case cfg.MaxRequestBytes < MinRequestBytes || cfg.MaxRequestBytes > MaxBodyBytes:
+		return nil, fieldError("MaxRequestBytes", "%d is outside %d..%d", cfg.MaxRequestBytes, MinRequestBytes, MaxBodyBytes)
 	}
 	if cfg.MaxConcurrency == 0 {
 		cfg.MaxConcurrency = DefaultMaxConcurrency
 	}
-	if cfg.MaxConcurrency < 1 || cfg.MaxConcurrency > 64 {
-		return nil, propertyError("max_concurrency", "%d is outside 1..64", cfg.MaxConcurrency)
+	if cfg.MaxConcurrency < 1 || cfg.MaxConcurrency > MaxConcurrencyLimit {
+		return nil, fieldError("MaxConcurrency", "%d is outside 1..%d", cfg.MaxConcurrency, MaxConcurrencyLimit)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -199,14 +199,14 @@ func newHTTPClient(caFile, proxy string, conns int) (*http.Client, error) {
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
-			return nil, &PropertyError{"ca_file", err}
+			return nil, &FieldError{"CAFile", err}
 		}
 		pool, err := x509.SystemCertPool()
 		if err != nil || pool == nil {
 			pool = x509.NewCertPool()
 		}
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, propertyError("ca_file", "%s: no PEM certificate found", caFile)
+			return nil, fieldError("CAFile", "%s: no PEM certificate found", caFile)
 		}
 		tlsConf.RootCAs = pool
 	}

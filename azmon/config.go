@@ -13,6 +13,13 @@ const APIVersion = "2023-01-01"
 // MaxBodyBytes is the service's limit on one request, compressed or not.
 const MaxBodyBytes = 1 << 20
 
+// MinRequestBytes is the smallest cap on one request's JSON: room for a
+// few records.
+const MinRequestBytes = 1024
+
+// MaxConcurrencyLimit bounds MaxConcurrency.
+const MaxConcurrencyLimit = 64
+
 // DefaultMaxRequestBytes leaves headroom under MaxBodyBytes.
 const DefaultMaxRequestBytes = 1_000_000
 

@@ -88,52 +88,53 @@ func (c Credentials) TokenScope() string {
 	return c.Cloud.Scope
 }
 
-// PropertyError is a configuration error about one property of the
-// plugin's configuration contract, which it names, so that a caller can
-// say which property to fix without reading the message.
-type PropertyError struct {
-	Property string
-	Err      error
+// FieldError is a configuration error about one field of Config, which it
+// names as a Go selector from Config ("MaxRequestBytes",
+// "Credentials.ClientSecretFile"), so that a caller can map it to its own
+// names (the plugin's properties) without reading the message.
+type FieldError struct {
+	Field string
+	Err   error
 }
 
-func (e *PropertyError) Error() string { return e.Err.Error() }
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
 
-func (e *PropertyError) Unwrap() error { return e.Err }
+func (e *FieldError) Unwrap() error { return e.Err }
 
-// propertyError makes a PropertyError from a message about prop.
-func propertyError(prop, format string, args ...any) error {
-	return &PropertyError{Property: prop, Err: fmt.Errorf(format, args...)}
+// fieldError makes a FieldError from a message about field.
+func fieldError(field, format string, args ...any) error {
+	return &FieldError{Field: field, Err: fmt.Errorf(format, args...)}
 }
 
 // Validate checks that the mode has what it needs.
 func (c Credentials) Validate() error {
-	need := func(v, prop, hint string) error {
+	need := func(v, field, hint string) error {
 		if v == "" {
-			return propertyError(prop, "%s is required for auth %s (%s)", prop, c.Auth, hint)
+			return fieldError("Credentials."+field, "required for auth %s (%s)", c.Auth, hint)
 		}
 		return nil
 	}
 	var errs []error
 	switch c.Auth {
 	case AuthClientSecret:
-		errs = append(errs, need(c.TenantID, "tenant_id", "the Directory (tenant) ID"), need(c.ClientID, "client_id", "the Application (client) ID"))
+		errs = append(errs, need(c.TenantID, "TenantID", "the Directory (tenant) ID"), need(c.ClientID, "ClientID", "the Application (client) ID"))
 		if c.ClientSecret == "" && c.ClientSecretFile == "" {
-			errs = append(errs, need("", "client_secret", "the secret's Value, or client_secret_file"))
+			errs = append(errs, need("", "ClientSecret", "the secret's Value, or a file holding it"))
 		}
 		if c.ClientSecret != "" && c.ClientSecretFile != "" {
-			errs = append(errs, propertyError("client_secret_file", "set either client_secret or client_secret_file, not both"))
+			errs = append(errs, fieldError("Credentials.ClientSecretFile", "a secret and a secret file are both set: set one"))
 		}
 	case AuthClientCertificate:
-		errs = append(errs, need(c.TenantID, "tenant_id", "the Directory (tenant) ID"), need(c.ClientID, "client_id", "the Application (client) ID"), need(c.CertificatePath, "client_certificate_path", "PEM with key, or PFX"))
+		errs = append(errs, need(c.TenantID, "TenantID", "the Directory (tenant) ID"), need(c.ClientID, "ClientID", "the Application (client) ID"), need(c.CertificatePath, "CertificatePath", "PEM with key, or PFX"))
 	case AuthWorkloadIdentity:
-		errs = append(errs, need(c.TenantID, "tenant_id", "or AZURE_TENANT_ID"), need(c.ClientID, "client_id", "or AZURE_CLIENT_ID"), need(c.FederatedTokenFile, "federated_token_file", "or AZURE_FEDERATED_TOKEN_FILE"))
+		errs = append(errs, need(c.TenantID, "TenantID", "or AZURE_TENANT_ID"), need(c.ClientID, "ClientID", "or AZURE_CLIENT_ID"), need(c.FederatedTokenFile, "FederatedTokenFile", "or AZURE_FEDERATED_TOKEN_FILE"))
 	case AuthManagedIdentity:
 		if c.ManagedIdentityClientID != "" && c.ManagedIdentityResourceID != "" {
-			errs = append(errs, propertyError("managed_identity_resource_id", "set either managed_identity_client_id or managed_identity_resource_id, not both"))
+			errs = append(errs, fieldError("Credentials.ManagedIdentityResourceID", "a user-assigned identity is named both by client id and by resource id: name it once"))
 		}
 	case AuthDefault:
 	default:
-		return propertyError("auth", "auth mode %q unknown", c.Auth)
+		return fieldError("Credentials.Auth", "auth mode %q unknown", c.Auth)
 	}
 	for _, err := range errs {
 		if err != nil {
@@ -161,10 +162,10 @@ func newCredential(c Credentials, transport *http.Client) (azcore.TokenCredentia
 		if c.ClientSecretFile != "" {
 			b, err := os.ReadFile(c.ClientSecretFile)
 			if err != nil {
-				return nil, &PropertyError{"client_secret_file", err}
+				return nil, &FieldError{"Credentials.ClientSecretFile", err}
 			}
 			if secret = strings.TrimSpace(string(b)); secret == "" {
-				return nil, propertyError("client_secret_file", "%s is empty", c.ClientSecretFile)
+				return nil, fieldError("Credentials.ClientSecretFile", "%s is empty", c.ClientSecretFile)
 			}
 		}
 		cred, err := azidentity.NewClientSecretCredential(c.TenantID, c.ClientID, secret,
@@ -176,11 +177,11 @@ func newCredential(c Credentials, transport *http.Client) (azcore.TokenCredentia
 	case AuthClientCertificate:
 		data, err := os.ReadFile(c.CertificatePath)
 		if err != nil {
-			return nil, &PropertyError{"client_certificate_path", err}
+			return nil, &FieldError{"Credentials.CertificatePath", err}
 		}
 		certs, key, err := azidentity.ParseCertificates(data, []byte(c.CertificatePassword))
 		if err != nil {
-			return nil, &PropertyError{"client_certificate_path", fmt.Errorf("%s: %w", c.CertificatePath, err)}
+			return nil, &FieldError{"Credentials.CertificatePath", fmt.Errorf("%s: %w", c.CertificatePath, err)}
 		}
 		cred, err := azidentity.NewClientCertificateCredential(c.TenantID, c.ClientID, certs, key,
 			&azidentity.ClientCertificateCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: noDiscovery, SendCertificateChain: c.SendCertificateChain})

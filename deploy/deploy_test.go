@@ -87,20 +87,14 @@ func marketplaceTable() []marketplaceColumn {
 // on the DCR.
 const monitoringMetricsPublisher = "3913510d-42f4-4e42-8a64-420c390055eb"
 
-// contractProperties are the keeper_azmon properties of the README's
-// configuration contract.
+// contractProperties are the keeper_azmon properties, as the plugin's
+// own table lists them.
 func contractProperties() map[string]bool {
-	return setOf(
-		"tenant_id", "client_id", "client_secret",
-		"endpoint_url", "dce_url", "dcr_id", "stream_name", "table_name",
-		"cloud", "authority_host", "scope", "auth", "ca_file",
-		"schema", "time_key", "enterprise_id", "compress",
-		"asim_authentication_stream", "asim_user_management_stream", "asim_audit_stream",
-		"max_request_bytes", "max_concurrency", "timeout",
-		"client_secret_file", "client_certificate_path", "client_certificate_password",
-		"send_certificate_chain", "managed_identity_client_id", "managed_identity_resource_id",
-		"federated_token_file", "proxy",
-	)
+	var names []string
+	for _, p := range plugin.PropertyTable() {
+		names = append(names, p.Name)
+	}
+	return setOf(names...)
 }
 
 // coreOutputProperties are handled by Fluent Bit itself for every output.

@@ -206,10 +206,10 @@ func ParseConfigEnv(p Properties, getenv func(string) string) (Config, error) {
 	default:
 		return cfg, propErr("compress", "%q is not gzip or none", get("compress"))
 	}
-	if cfg.Client.MaxRequestBytes, err = intProp(get, "max_request_bytes", azmon.DefaultMaxRequestBytes, 1024, azmon.MaxBodyBytes); err != nil {
+	if cfg.Client.MaxRequestBytes, err = intProp(get, "max_request_bytes", azmon.DefaultMaxRequestBytes, azmon.MinRequestBytes, azmon.MaxBodyBytes); err != nil {
 		return cfg, err
 	}
-	if cfg.Client.MaxConcurrency, err = intProp(get, "max_concurrency", azmon.DefaultMaxConcurrency, 1, 64); err != nil {
+	if cfg.Client.MaxConcurrency, err = intProp(get, "max_concurrency", azmon.DefaultMaxConcurrency, 1, azmon.MaxConcurrencyLimit); err != nil {
 		return cfg, err
 	}
 	cfg.Timeout = DefaultTimeout
@@ -325,14 +325,17 @@ func parseEndpoint(get func(string) string) (azmon.Endpoint, error) {
 	return ep, nil
 }
 
-// configError names the property behind an error of package azmon: the
-// one its PropertyError carries, else auth (a credential that could not be
-// built).
+// configError turns an error of azmon's checks into a ConfigError naming
+// the property that sets the field its FieldError names, else auth (a
+// credential that could not be built).
 func configError(err error) error {
 	prop := "auth"
-	var pe *azmon.PropertyError
-	if errors.As(err, &pe) {
-		prop = pe.Property
+	var fe *azmon.FieldError
+	if errors.As(err, &fe) {
+		if p := propertyOf(fe.Field); p != "" {
+			prop = p
+		}
+		err = fe.Err
 	}
 	return &ConfigError{Property: prop, Err: err}
 }
