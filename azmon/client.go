@@ -299,11 +299,11 @@ func (c *Client) Send(ctx context.Context, recs Records, done Progress) Outcome 
 			out.Accepted += s.accepted
 			out.Drops = append(out.Drops, s.drops...)
 			out.Dropped += len(s.drops)
-			out.Requests += s.requests
+			out.Requests += s.tries.requests
 			out.Bytes += s.bytes
-			out.Retries += s.retries
+			out.Retries += s.tries.retries
 			if out.FirstErr == nil {
-				out.FirstErr = s.firstErr
+				out.FirstErr = s.tries.first
 			}
 			mu.Unlock()
 		}()
@@ -386,12 +386,12 @@ func (c *Client) plan(recs Records, done Progress, out *Outcome) [][]int {
 
 // sender delivers requests for one worker of a Send and counts what happened.
 type sender struct {
-	c                                  *Client
-	recs                               Records
-	done                               Progress
-	drops                              []Drop
-	accepted, requests, bytes, retries int
-	firstErr                           error // of the first failed attempt
+	c               *Client
+	recs            Records
+	done            Progress
+	drops           []Drop
+	accepted, bytes int
+	tries           tries
 }
 
 // maxAttempts bounds the tries of one request within a Send.
@@ -399,46 +399,74 @@ const maxAttempts = 4
 
 // deliver sends the records idx as one request until they are accepted,
 // split, dropped or the error is one that only a later flush can fix.
+// Retrying is not its business (see attempts); what it decides is what
+// the request's final answer means for its records.
 func (s *sender) deliver(ctx context.Context, idx []int, split bool) error {
 	c := s.c
 	body, jsonBytes := c.encode(s.recs, idx)
-	refreshed := false
-	for attempt := 1; ; attempt++ {
-		err := c.post(ctx, body.Bytes())
-		if err == nil {
-			s.requests++
-			for _, i := range idx {
-				s.done[i] = true
-			}
-			s.accepted += len(idx)
-			s.bytes += jsonBytes
+	err := c.attempts(ctx, body.Bytes(), &s.tries)
+	if err == nil {
+		for _, i := range idx {
+			s.done[i] = true
+		}
+		s.accepted += len(idx)
+		s.bytes += jsonBytes
+		return nil
+	}
+	var se *StatusError
+	if errors.As(err, &se) && (se.Status == 413 || se.dataProblem()) {
+		if len(idx) == 1 {
+			s.done[idx[0]] = true
+			s.drops = append(s.drops, Drop{Record: idx[0], Bytes: len(s.recs.Record(idx[0])), Reason: "rejected by the service: " + se.Error(), Err: se})
 			return nil
 		}
-		if s.firstErr == nil {
-			s.firstErr = err
+		if !split {
+			c.log.Warn("request rejected; splitting it to isolate the cause", "status", se.Status, "code", se.Code, "records", len(idx))
+		}
+		half := len(idx) / 2
+		err1 := s.deliver(ctx, idx[:half], true)
+		err2 := s.deliver(ctx, idx[half:], true)
+		return errors.Join(err1, err2)
+	}
+	return err
+}
+
+// tries counts what the attempts of a sender's requests met.
+type tries struct {
+	requests int   // attempts that got an answer
+	retries  int   // attempts after the first of a request
+	first    error // what the first failed attempt met
+}
+
+// attempts is the retry step, apart from what a request carries: it posts
+// body until it is accepted, or until an answer that a retry cannot change
+// (413 and invalid data included: the caller splits), waiting between
+// attempts as retryWait says, within ctx's deadline, and refreshing the
+// token once on a 401.
+func (c *Client) attempts(ctx context.Context, body []byte, t *tries) error {
+	refreshed := false
+	for attempt := 1; ; attempt++ {
+		token, err := c.tokens.Token(ctx)
+		if err == nil {
+			err = c.post(ctx, body, token)
 		}
 		var se *StatusError
-		if errors.As(err, &se) {
-			s.requests++
+		if err == nil || errors.As(err, &se) {
+			t.requests++
+		}
+		if err == nil {
+			return nil
+		}
+		if t.first == nil {
+			t.first = err
 		}
 		switch {
-		case se != nil && se.Status == 413, se != nil && se.dataProblem():
-			if len(idx) == 1 {
-				s.done[idx[0]] = true
-				s.drops = append(s.drops, Drop{Record: idx[0], Bytes: len(s.recs.Record(idx[0])), Reason: "rejected by the service: " + se.Error(), Err: se})
-				return nil
-			}
-			if !split {
-				c.log.Warn("request rejected; splitting it to isolate the cause", "status", se.Status, "code", se.Code, "records", len(idx))
-			}
-			half := len(idx) / 2
-			err1 := s.deliver(ctx, idx[:half], true)
-			err2 := s.deliver(ctx, idx[half:], true)
-			return errors.Join(err1, err2)
+		case se != nil && (se.Status == 413 || se.dataProblem()):
+			return err
 		case se != nil && se.Status == 401 && !refreshed:
 			refreshed = true
-			c.tokens.Invalidate(se.token)
-			s.retries++
+			c.tokens.Invalidate(token)
+			t.retries++
 			continue
 		}
 		wait, ok := retryWait(err, attempt)
@@ -446,7 +474,7 @@ func (s *sender) deliver(ctx context.Context, idx []int, split bool) error {
 			return err
 		}
 		c.log.Debug("retrying request", "attempt", attempt, "wait", wait, "error", err)
-		s.retries++
+		t.retries++
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
@@ -538,14 +566,11 @@ func (c *Client) encode(recs Records, idx []int) (body *bytes.Buffer, jsonBytes 
 	return body, jsonBytes
 }
 
-// post sends one body and turns every answer but success into an error.
-func (c *Client) post(ctx context.Context, body []byte) error {
+// post sends one body with the bearer token and turns every answer but
+// success into an error.
+func (c *Client) post(ctx context.Context, body []byte, token string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("post to stream %s: %w", c.cfg.Endpoint.Stream, context.Cause(ctx))
-	}
-	token, err := c.tokens.Token(ctx)
-	if err != nil {
-		return err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {
@@ -567,7 +592,7 @@ func (c *Client) post(ctx context.Context, body []byte) error {
 		return nil
 	}
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	se := &StatusError{Status: resp.StatusCode, token: token}
+	se := &StatusError{Status: resp.StatusCode}
 	se.Code, se.Message = parseErrorBody(msg)
 	if se.Code == "" {
 		se.Code = resp.Header.Get("x-ms-error-code")

@@ -94,8 +94,6 @@ type StatusError struct {
 	Code       string        // the service's error code, if it gave one
 	Message    string        // the service's message, if it gave one
 	RetryAfter time.Duration // from the Retry-After header, 0 if absent
-
-	token string // the bearer token the request carried
 }
 
 func (e *StatusError) Error() string {
