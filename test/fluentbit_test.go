@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/keeper-azmon/keeper-azmon/azmon/azmontest"
+	"github.com/keeper-azmon/keeper-azmon/convert"
 	"github.com/keeper-azmon/keeper-azmon/internal/sourcetest"
 	"github.com/keeper-azmon/keeper-azmon/internal/testkit"
 )
@@ -340,5 +341,73 @@ func runRecipe(t *testing.T, src sourcetest.Source, recipe string) {
 			}
 			sameRows(t, waitRows(t, s, streamKeeper, len(want), run), want)
 		}
+	}
+}
+
+// TestKeeperAndASIMInFluentBit runs examples/keeper-and-asim.conf in a real
+// Fluent Bit, tailing the seed's events: the Keeper table gets the seed's
+// rows, and every event also lands once in the ASIM stream of its schema
+// (the seed's placeholder event names in the audit stream, as Other).
+func TestKeeperAndASIMInFluentBit(t *testing.T) {
+	fluentBit(t)
+	s := azmontest.NewServer(azmontest.Options{ClientSecret: newSecret()})
+	t.Cleanup(s.Close)
+	dir := t.TempDir()
+	events, err := os.ReadFile(filepath.Join("..", "examples", "keeper_events.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "events.jsonl"), events, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ed := recipeEdits{
+		set: map[string]string{
+			"Path": filepath.Join(dir, "*.jsonl"), "DB": filepath.Join(dir, "tail.db"), "Flush": "1",
+			"storage.path": filepath.Join(dir, "storage"),
+		},
+		output: []prop{{"authority_host", s.AuthorityHost()}, {"ca_file", s.CAFile}},
+	}
+	// The copy does not sit beside the repository's parsers.conf.
+	parsers, err := filepath.Abs(filepath.Join("..", "parsers.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ed.set["Parsers_File"] = parsers
+	run := startRecipe(t, s, streamKeeper, filepath.Join("..", "examples", "keeper-and-asim.conf"), ed,
+		"KEEPER_AZMON_DCE_URL="+s.URL, "KEEPER_AZMON_ASIM_DCR_ID="+s.Opts.DCRID)
+
+	want := keeperExpected(t)
+	compareRows(t, waitRows(t, s, streamKeeper, len(want), run), want)
+	cat := map[string]convert.ASIMEvent{}
+	for _, c := range convert.ASIMCatalogue() {
+		cat[c.Event] = c
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		total := 0
+		for _, st := range asimStreams() {
+			total += s.RowCount(st)
+		}
+		if total >= len(want) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	seen := 0
+	for sch, st := range asimStreams() {
+		for _, row := range s.Rows(st) {
+			seen++
+			ev, _ := row["EventOriginalType"].(string)
+			c, ok := cat[ev]
+			if !ok { // the seed's placeholder names: not Keeper events the catalogue knows
+				c = convert.ASIMEvent{Event: ev, Schema: convert.ASIMAudit, EventType: "Other"}
+			}
+			if int(c.Schema) != sch || row["EventType"] != c.EventType {
+				t.Errorf("%s: row for %q with EventType %v: want the catalogue's %+v", st, ev, row["EventType"], c)
+			}
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("%d ASIM rows, want one for each of the %d events\n%s", seen, len(want), run.logs.String())
 	}
 }
