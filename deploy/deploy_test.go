@@ -28,6 +28,7 @@ import (
 	"github.com/keeper-azmon/keeper-azmon/azmon/azmontest"
 	"github.com/keeper-azmon/keeper-azmon/convert"
 	"github.com/keeper-azmon/keeper-azmon/convert/chunktest"
+	"github.com/keeper-azmon/keeper-azmon/internal/fbconfig"
 	"github.com/keeper-azmon/keeper-azmon/plugin"
 )
 
@@ -186,263 +187,93 @@ type fbConfig struct {
 // lookupFunc reads a file that a configuration names (Parsers_File, ...).
 type lookupFunc func(name string) (string, error)
 
-type classicEntry struct {
-	key, value string
-	line       int
-}
-
-type classicSection struct {
-	name    string
-	line    int
-	entries []classicEntry
-}
-
-// parseClassic reads Fluent Bit's classic format: [SECTION] headers, indented
-// "key value" lines, comments on their own lines. @INCLUDE and @SET are ignored.
-func parseClassic(text string) ([]classicSection, error) {
-	var secs []classicSection
-	indent := -1
-	for i, raw := range strings.Split(text, "\n") {
-		n := i + 1
-		line := strings.TrimRight(raw, " \r")
-		trimmed := strings.TrimSpace(line)
-		switch {
-		case trimmed == "", strings.HasPrefix(trimmed, "#"), strings.HasPrefix(trimmed, "@"):
-			continue
-		case strings.HasPrefix(trimmed, "["):
-			if line != trimmed {
-				return nil, fmt.Errorf("line %d: indented section header", n)
-			}
-			if !strings.HasSuffix(trimmed, "]") || len(trimmed) < 3 {
-				return nil, fmt.Errorf("line %d: bad section header %q", n, trimmed)
-			}
-			secs = append(secs, classicSection{name: strings.ToUpper(trimmed[1 : len(trimmed)-1]), line: n})
-			continue
-		}
-		if len(secs) == 0 {
-			return nil, fmt.Errorf("line %d: entry outside a section", n)
-		}
-		if strings.ContainsRune(line, '\t') {
-			return nil, fmt.Errorf("line %d: tab in indentation or value", n)
-		}
-		ind := len(line) - len(strings.TrimLeft(line, " "))
-		if ind == 0 {
-			return nil, fmt.Errorf("line %d: entry %q not indented", n, trimmed)
-		}
-		if indent < 0 {
-			indent = ind
-		} else if ind != indent {
-			return nil, fmt.Errorf("line %d: indented by %d spaces, earlier entries by %d", n, ind, indent)
-		}
-		key := strings.Fields(trimmed)[0]
-		value := strings.TrimSpace(trimmed[len(key):])
-		if value == "" {
-			return nil, fmt.Errorf("line %d: %s has no value", n, key)
-		}
-		if strings.Contains(value, " #") {
-			return nil, fmt.Errorf("line %d: %s: a '#' after a value is part of the value, not a comment", n, key)
-		}
-		s := &secs[len(secs)-1]
-		s.entries = append(s.entries, classicEntry{strings.ToLower(key), value, n})
-	}
-	return secs, nil
-}
-
-// loadClassic reads a classic main configuration and the parsers and plugins
-// files it names.
-func loadClassic(where, text string, lookup lookupFunc) (fbConfig, error) {
+// loadConfig reads a configuration with the reader keeper-azmon check uses
+// (internal/fbconfig), as Fluent Bit reads a file called name (the format by
+// its extension, ".example" aside), and the parsers and plugins files that
+// its service names, through lookup. Values keep their ${VAR} references.
+func loadConfig(where, name, text string, lookup lookupFunc) (fbConfig, error) {
 	cfg := fbConfig{where: where, service: map[string]string{}, parsers: map[string]bool{}}
-	secs, err := parseClassic(text)
+	c, err := readConfig(path.Base(strings.TrimSuffix(name, ".example")), text)
 	if err != nil {
 		return cfg, fmt.Errorf("%s: %w", where, err)
 	}
-	for _, s := range secs {
-		props := map[string]string{}
-		for _, e := range s.entries {
-			cfg.values = append(cfg.values, e.value)
-			if _, dup := props[e.key]; dup && e.key != "parsers_file" {
-				return cfg, fmt.Errorf("%s:%d: %s set twice in [%s]", where, e.line, e.key, s.name)
-			}
-			props[e.key] = e.value
+	cfg.add(c, where)
+	for _, s := range c.Sections {
+		if s.Kind != "service" {
+			continue
 		}
-		at := fmt.Sprintf("%s:%d", where, s.line)
-		switch s.name {
-		case "SERVICE":
-			for _, e := range s.entries {
-				switch e.key {
-				case "parsers_file":
-					if err := cfg.loadSideFile(e.value, lookup, "PARSER"); err != nil {
-						return cfg, fmt.Errorf("%s:%d: %w", where, e.line, err)
-					}
-				case "plugins_file":
-					if err := cfg.loadSideFile(e.value, lookup, "PLUGINS"); err != nil {
-						return cfg, fmt.Errorf("%s:%d: %w", where, e.line, err)
-					}
+		for _, p := range s.Props {
+			if p.Key == "parsers_file" || p.Key == "plugins_file" {
+				if err := cfg.loadSideFile(p.Raw, lookup); err != nil {
+					return cfg, fmt.Errorf("%s:%d: %w", where, s.Line, err)
 				}
-				cfg.service[e.key] = e.value
 			}
-		case "INPUT", "FILTER", "OUTPUT":
-			if props["name"] == "" {
-				return cfg, fmt.Errorf("%s: [%s] without Name", at, s.name)
-			}
-			p := fbPlugin{where: at, props: props}
-			switch s.name {
-			case "INPUT":
-				cfg.inputs = append(cfg.inputs, p)
-			case "FILTER":
-				cfg.filters = append(cfg.filters, p)
-			default:
-				cfg.outputs = append(cfg.outputs, p)
-			}
-		case "PARSER", "PLUGINS", "MULTILINE_PARSER":
-			cfg.addSideSection(s)
-		default:
-			return cfg, fmt.Errorf("%s: unknown section [%s]", at, s.name)
 		}
 	}
 	return cfg, nil
 }
 
+// readConfig reads text as the configuration file name with fbconfig.
+func readConfig(name, text string) (*fbconfig.Config, error) {
+	dir, err := os.MkdirTemp("", "keeper-azmon-deploy")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	file := filepath.Join(dir, name)
+	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+		return nil, err
+	}
+	return fbconfig.Load(file, func(string) string { return "" })
+}
+
+// add takes the sections of c into the model: a plugin's properties as it
+// reads them (the first of a repeated key), parsers by name, plugin paths.
+func (cfg *fbConfig) add(c *fbconfig.Config, where string) {
+	for _, s := range c.Sections {
+		props := map[string]string{}
+		for _, p := range s.Props {
+			cfg.values = append(cfg.values, p.Raw)
+			if _, dup := props[p.Key]; !dup {
+				props[p.Key] = p.Raw
+			}
+		}
+		at := fmt.Sprintf("%s:%d", where, s.Line)
+		switch s.Kind {
+		case "service":
+			for _, p := range s.Props {
+				cfg.service[p.Key] = p.Raw
+			}
+		case "input":
+			cfg.inputs = append(cfg.inputs, fbPlugin{where: at, props: props})
+		case "filter":
+			cfg.filters = append(cfg.filters, fbPlugin{where: at, props: props})
+		case "output":
+			cfg.outputs = append(cfg.outputs, fbPlugin{where: at, props: props})
+		case "parser", "multiline_parser":
+			cfg.parsers[strings.ToLower(props["name"])] = true
+		case "plugins":
+			for _, p := range s.Props {
+				if p.Key == "path" {
+					cfg.pluginPaths = append(cfg.pluginPaths, p.Raw)
+				}
+			}
+		}
+	}
+}
+
 // loadSideFile reads a parsers or plugins file (classic, or YAML by extension).
-func (cfg *fbConfig) loadSideFile(name string, lookup lookupFunc, want string) error {
+func (cfg *fbConfig) loadSideFile(name string, lookup lookupFunc) error {
 	text, err := lookup(name)
 	if err != nil {
 		return err
 	}
-	if ext := path.Ext(name); ext == ".yaml" || ext == ".yml" {
-		var side struct {
-			Plugins []string         `yaml:"plugins"`
-			Parsers []map[string]any `yaml:"parsers"`
-		}
-		if err := yaml.Unmarshal([]byte(text), &side); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		cfg.pluginPaths = append(cfg.pluginPaths, side.Plugins...)
-		for _, p := range side.Parsers {
-			cfg.parsers[strings.ToLower(scalar(p["name"]))] = true
-		}
-		return nil
-	}
-	secs, err := parseClassic(text)
+	c, err := readConfig(path.Base(name), text)
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return err
 	}
-	for _, s := range secs {
-		if s.name != want && !(want == "PARSER" && s.name == "MULTILINE_PARSER") {
-			return fmt.Errorf("%s: section [%s] in a file read for [%s]", name, s.name, want)
-		}
-		cfg.addSideSection(s)
-	}
+	cfg.add(c, name)
 	return nil
-}
-
-func (cfg *fbConfig) addSideSection(s classicSection) {
-	for _, e := range s.entries {
-		switch {
-		case s.name == "PARSER" && e.key == "name":
-			cfg.parsers[strings.ToLower(e.value)] = true
-		case s.name == "PLUGINS" && e.key == "path":
-			cfg.pluginPaths = append(cfg.pluginPaths, e.value)
-		}
-	}
-}
-
-// scalar renders a YAML scalar as Fluent Bit reads it: as text.
-func scalar(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return v
-	case bool, int, int64, uint64, float64:
-		return fmt.Sprint(v)
-	}
-	return fmt.Sprintf("<non-scalar %T>", v)
-}
-
-// loadYAML reads a YAML main configuration.
-func loadYAML(where, text string, lookup lookupFunc) (fbConfig, error) {
-	cfg := fbConfig{where: where, service: map[string]string{}, parsers: map[string]bool{}}
-	var doc struct {
-		Env              map[string]any   `yaml:"env"`
-		Includes         []string         `yaml:"includes"`
-		Plugins          []string         `yaml:"plugins"`
-		Service          map[string]any   `yaml:"service"`
-		Parsers          []map[string]any `yaml:"parsers"`
-		MultilineParsers []map[string]any `yaml:"multiline_parsers"`
-		Pipeline         struct {
-			Inputs  []map[string]any `yaml:"inputs"`
-			Filters []map[string]any `yaml:"filters"`
-			Outputs []map[string]any `yaml:"outputs"`
-		} `yaml:"pipeline"`
-	}
-	dec := yaml.NewDecoder(strings.NewReader(text))
-	dec.KnownFields(true)
-	if err := dec.Decode(&doc); err != nil {
-		return cfg, fmt.Errorf("%s: %w", where, err)
-	}
-	if len(doc.Includes) > 0 {
-		return cfg, fmt.Errorf("%s: includes are not followed by this check", where)
-	}
-	cfg.pluginPaths = append(cfg.pluginPaths, doc.Plugins...)
-	for k, v := range doc.Service {
-		k = strings.ToLower(k)
-		s := scalar(v)
-		cfg.service[k] = s
-		cfg.values = append(cfg.values, s)
-		switch k {
-		case "parsers_file":
-			if err := cfg.loadSideFile(s, lookup, "PARSER"); err != nil {
-				return cfg, fmt.Errorf("%s: %w", where, err)
-			}
-		case "plugins_file":
-			if err := cfg.loadSideFile(s, lookup, "PLUGINS"); err != nil {
-				return cfg, fmt.Errorf("%s: %w", where, err)
-			}
-		}
-	}
-	for _, p := range doc.Parsers {
-		cfg.parsers[strings.ToLower(scalar(p["name"]))] = true
-	}
-	section := func(kind string, list []map[string]any) ([]fbPlugin, error) {
-		var out []fbPlugin
-		for i, m := range list {
-			p := fbPlugin{where: fmt.Sprintf("%s: pipeline.%s[%d]", where, kind, i), props: map[string]string{}}
-			for k, v := range m {
-				s := scalar(v)
-				if strings.HasPrefix(s, "<non-scalar") {
-					return nil, fmt.Errorf("%s: %s is not a scalar", p.where, k)
-				}
-				p.props[strings.ToLower(k)] = s
-				cfg.values = append(cfg.values, s)
-			}
-			if p.props["name"] == "" {
-				return nil, fmt.Errorf("%s: no name", p.where)
-			}
-			out = append(out, p)
-		}
-		return out, nil
-	}
-	var err error
-	if cfg.inputs, err = section("inputs", doc.Pipeline.Inputs); err != nil {
-		return cfg, err
-	}
-	if cfg.filters, err = section("filters", doc.Pipeline.Filters); err != nil {
-		return cfg, err
-	}
-	if cfg.outputs, err = section("outputs", doc.Pipeline.Outputs); err != nil {
-		return cfg, err
-	}
-	return cfg, nil
-}
-
-// loadConfig picks the format by the file name.
-func loadConfig(where, name, text string, lookup lookupFunc) (fbConfig, error) {
-	switch path.Ext(strings.TrimSuffix(name, ".example")) {
-	case ".yaml", ".yml":
-		return loadYAML(where, text, lookup)
-	}
-	return loadClassic(where, text, lookup)
 }
 
 // envRef matches a ${VAR} reference.
@@ -934,7 +765,7 @@ func TestExampleConfigs(t *testing.T) {
 
 	// plugins.conf names the path the Dockerfile installs to.
 	cfg := fbConfig{parsers: map[string]bool{}}
-	if err := cfg.loadSideFile("plugins.conf", repoLookup, "PLUGINS"); err != nil {
+	if err := cfg.loadSideFile("plugins.conf", repoLookup); err != nil {
 		t.Fatal(err)
 	}
 	if len(cfg.pluginPaths) != 1 || cfg.pluginPaths[0] != so {

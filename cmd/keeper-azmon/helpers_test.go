@@ -106,9 +106,3 @@ func noSecret(t *testing.T, r result, secret string) {
 		t.Errorf("the client secret was printed:\n%s\n%s", r.stdout, r.stderr)
 	}
 }
-
-// readFileForTest reads a file as a string.
-func readFileForTest(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	return string(b), err
-}

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/keeper-azmon/keeper-azmon/internal/fbconfig"
 	"github.com/keeper-azmon/keeper-azmon/plugin"
 )
 
@@ -186,23 +187,23 @@ func (a *app) flagError(err error) int {
 }
 
 // loadOutput reads the configuration file and picks the keeper_azmon output.
-func (a *app) loadOutput(file, spec string) (*fbConfig, fbOutput, error) {
+func (a *app) loadOutput(file, spec string) (*fbconfig.Config, fbconfig.Output, error) {
 	if file == "" {
-		return nil, fbOutput{}, errors.New("no configuration: give -c FILE (a fluent-bit .conf or .yaml)")
+		return nil, fbconfig.Output{}, errors.New("no configuration: give -c FILE (a fluent-bit .conf or .yaml)")
 	}
-	cfg, err := loadFBConfig(file, a.getenv)
+	cfg, err := fbconfig.Load(file, a.getenv)
 	if err != nil {
-		return nil, fbOutput{}, err
+		return nil, fbconfig.Output{}, err
 	}
-	out, err := cfg.output(spec)
+	out, err := cfg.Pick(spec)
 	if err != nil {
-		return nil, fbOutput{}, err
+		return nil, fbconfig.Output{}, err
 	}
 	return cfg, out, nil
 }
 
 // unsetNote explains a property whose ${VAR} had no value, "" if none.
-func unsetNote(out fbOutput, prop string) string {
+func unsetNote(out fbconfig.Output, prop string) string {
 	vars := out.UnsetVars()[strings.ToLower(prop)]
 	if len(vars) == 0 {
 		return ""

@@ -1,6 +1,7 @@
-package main
+package fbconfig
 
 import (
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -414,10 +415,10 @@ pipeline:
 				t.Chdir(filepath.Join(dir, tc.cwd))
 			}
 			path := filepath.Join(dir, tc.main)
-			cfg, err := loadFBConfig(path, getenv)
-			var out fbOutput
+			cfg, err := Load(path, getenv)
+			var out Output
 			if err == nil {
-				out, err = cfg.output(tc.spec)
+				out, err = cfg.Pick(tc.spec)
 			}
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
@@ -465,11 +466,11 @@ func TestExampleConfigs(t *testing.T) {
 				t.Skipf("no example: %v", err)
 			}
 			path := writeFile(t, t.TempDir(), "fluent-bit"+ext, data)
-			cfg, err := loadFBConfig(path, func(k string) string { return env[k] })
+			cfg, err := Load(path, func(k string) string { return env[k] })
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := cfg.output("")
+			out, err := cfg.Pick("")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -482,4 +483,23 @@ func TestExampleConfigs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// writeFile writes content to dir/name (creating directories) and returns the path.
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// readFileForTest reads a file as a string.
+func readFileForTest(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	return string(b), err
 }

@@ -1,4 +1,8 @@
-package main
+// Package fbconfig reads Fluent Bit configurations, classic and YAML, the
+// way Fluent Bit does (@INCLUDE, @SET, ${VAR}, includes, the format by
+// extension), and finds the keeper_azmon outputs in them: the one reader
+// that keeper-azmon check and the tests use.
+package fbconfig
 
 import (
 	"bufio"
@@ -20,19 +24,20 @@ import (
 // maxIncludeDepth bounds @INCLUDE / includes nesting (and so include cycles).
 const maxIncludeDepth = 16
 
-// fbSection is one section of a Fluent Bit configuration: its kind
+// Section is one section of a Fluent Bit configuration: its kind
 // (service, input, output, ...; lower case) and its properties, keys in
 // lower case, values with ${VAR} substituted.
-type fbSection struct {
+type Section struct {
 	Kind  string
-	Props []fbProp
+	Props []Prop
 	File  string // where the section starts
 	Line  int
 }
 
-// fbProp is one `key value` line of a section.
-type fbProp struct {
+// Prop is one `key value` line of a section.
+type Prop struct {
 	Key, Value string
+	Raw        string // the value as written, before ${VAR} substitution
 	// Unset lists the ${VAR} references of the value that had no value.
 	Unset []string
 }
@@ -41,7 +46,7 @@ type fbProp struct {
 // occurrence of a key in a section: the plugin name is the first "name"
 // (flb_cf_section_property_get_string) and a plugin reads the first
 // occurrence of its own properties (flb_output_get_property).
-func (s *fbSection) get(key string) string {
+func (s *Section) Get(key string) string {
 	for _, p := range s.Props {
 		if strings.EqualFold(p.Key, key) {
 			return p.Value
@@ -54,7 +59,7 @@ func (s *fbSection) get(key string) string {
 // properties (alias, match, match_regex): flb_output_set_property applies
 // the occurrences in order, so the last wins; alias and match_regex skip
 // an empty value.
-func (s *fbSection) instanceProp(key string) string {
+func (s *Section) InstanceProp(key string) string {
 	v := ""
 	for _, p := range s.Props {
 		if strings.EqualFold(p.Key, key) && (p.Value != "" || strings.EqualFold(key, "match")) {
@@ -64,20 +69,20 @@ func (s *fbSection) instanceProp(key string) string {
 	return v
 }
 
-// fbConfig is a Fluent Bit configuration file with its includes resolved.
-type fbConfig struct {
+// Config is a Fluent Bit configuration file with its includes resolved.
+type Config struct {
 	Path     string
-	Sections []fbSection
+	Sections []Section
 }
 
-// loadFBConfig reads a Fluent Bit configuration: YAML when the file name's
+// Load reads a Fluent Bit configuration: YAML when the file name's
 // last extension is .yaml or .yml, else the classic format, as Fluent Bit
 // picks (flb_cf_create_from_file; fluent-bit.yaml.example is classic to
 // both). Variables come from @SET (or the YAML env section) first, then
 // from getenv, as in Fluent Bit.
-func loadFBConfig(path string, getenv func(string) string) (*fbConfig, error) {
+func Load(path string, getenv func(string) string) (*Config, error) {
 	vars := &fbVars{set: map[string]string{}, getenv: getenv}
-	cfg := &fbConfig{Path: path}
+	cfg := &Config{Path: path}
 	var err error
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".yaml", ".yml":
@@ -177,14 +182,14 @@ func resolveInclude(from, pattern string) ([]string, error) {
 // flb_cf_fluentbit.c does: [SECTION] headers and @INCLUDE / @SET in column
 // 0, `key value` lines indented the same throughout a file, split at the
 // first space, # comments on their own lines.
-func readClassic(cfg *fbConfig, vars *fbVars, path string) error {
+func readClassic(cfg *Config, vars *fbVars, path string) error {
 	r := &classicReader{cfg: cfg, vars: vars, root: mainDir(path)}
 	return r.read(path, 0)
 }
 
 // classicReader reads a classic file and the files it includes.
 type classicReader struct {
-	cfg  *fbConfig
+	cfg  *Config
 	vars *fbVars
 	// root is the directory of the main file (symbolic links resolved):
 	// Fluent Bit reads a relative glob against it, and a relative path
@@ -265,7 +270,7 @@ func (r *classicReader) read(path string, depth int) error {
 			if end < 0 {
 				return fmt.Errorf("%s: malformed section header %q (no ']')", where, line)
 			}
-			r.cfg.Sections = append(r.cfg.Sections, fbSection{Kind: sectionKind(line[1:end]), File: path, Line: n})
+			r.cfg.Sections = append(r.cfg.Sections, Section{Kind: sectionKind(line[1:end]), File: path, Line: n})
 			cur, inGroup, nKeys = len(r.cfg.Sections)-1, false, 0
 			continue
 		}
@@ -330,7 +335,7 @@ func (r *classicReader) read(path string, depth int) error {
 		}
 		val, unset := r.vars.expand(strings.TrimSpace(raw))
 		s := &r.cfg.Sections[cur]
-		s.Props = append(s.Props, fbProp{Key: strings.ToLower(strings.TrimSpace(key)), Value: val, Unset: unset})
+		s.Props = append(s.Props, Prop{Key: strings.ToLower(strings.TrimSpace(key)), Value: val, Raw: strings.TrimSpace(raw), Unset: unset})
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
@@ -448,7 +453,7 @@ func dropHidden(pattern string, files []string) []string {
 // relative to this one) and pipeline.outputs / pipeline.inputs / pipeline.filters
 // (lists of maps). Other top-level sections are kept as one section each
 // when they are maps of scalars (service), ignored otherwise.
-func readYAML(cfg *fbConfig, vars *fbVars, path string, depth int) error {
+func readYAML(cfg *Config, vars *fbVars, path string, depth int) error {
 	if depth > maxIncludeDepth {
 		return fmt.Errorf("%s: includes nested deeper than %d (an include cycle?)", path, maxIncludeDepth)
 	}
@@ -497,6 +502,25 @@ func readYAML(cfg *fbConfig, vars *fbVars, path string, depth int) error {
 	if svc := mapValue(root, "service"); svc != nil && svc.Kind == yaml.MappingNode {
 		cfg.Sections = append(cfg.Sections, yamlSection(vars, "service", path, svc))
 	}
+	for _, kind := range []string{"parsers", "multiline_parsers"} {
+		if list := mapValue(root, kind); list != nil && list.Kind == yaml.SequenceNode {
+			for _, item := range list.Content {
+				if item.Kind == yaml.MappingNode {
+					cfg.Sections = append(cfg.Sections, yamlSection(vars, strings.TrimSuffix(kind, "s"), path, item))
+				}
+			}
+		}
+	}
+	if list := mapValue(root, "plugins"); list != nil && list.Kind == yaml.SequenceNode {
+		s := Section{Kind: "plugins", File: path, Line: list.Line}
+		for _, n := range list.Content {
+			if n.Kind == yaml.ScalarNode {
+				val, unset := vars.expand(n.Value)
+				s.Props = append(s.Props, Prop{Key: "path", Value: val, Raw: n.Value, Unset: unset})
+			}
+		}
+		cfg.Sections = append(cfg.Sections, s)
+	}
 	if pl := mapValue(root, "pipeline"); pl != nil {
 		if pl.Kind != yaml.MappingNode {
 			return fmt.Errorf("%s:%d: pipeline is not a map", path, pl.Line)
@@ -537,8 +561,8 @@ func mapValue(m *yaml.Node, key string) *yaml.Node {
 // yamlSection keeps the scalar entries of a YAML map, as written (30s stays
 // "30s", on stays "on"); nested values (processors) are not properties.
 // Keys are translated as Fluent Bit translates them (yamlKey).
-func yamlSection(vars *fbVars, kind, path string, m *yaml.Node) fbSection {
-	s := fbSection{Kind: kind, File: path, Line: m.Line}
+func yamlSection(vars *fbVars, kind, path string, m *yaml.Node) Section {
+	s := Section{Kind: kind, File: path, Line: m.Line}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		v := m.Content[i+1]
 		if v.Kind == yaml.AliasNode && v.Alias != nil {
@@ -548,7 +572,7 @@ func yamlSection(vars *fbVars, kind, path string, m *yaml.Node) fbSection {
 			continue
 		}
 		val, unset := vars.expand(v.Value)
-		s.Props = append(s.Props, fbProp{Key: yamlKey(m.Content[i].Value), Value: val, Unset: unset})
+		s.Props = append(s.Props, Prop{Key: yamlKey(m.Content[i].Value), Value: val, Raw: v.Value, Unset: unset})
 	}
 	return s
 }
@@ -575,22 +599,22 @@ func yamlKey(k string) string {
 	return b.String()
 }
 
-// fbOutput is one keeper_azmon output of a configuration.
-type fbOutput struct {
+// Output is one keeper_azmon output of a configuration.
+type Output struct {
 	Index   int    // among the keeper_azmon outputs, in file order
 	Name    string // Fluent Bit's instance name, keeper_azmon.N
-	Section *fbSection
+	Section *Section
 }
 
 // Label names the output for messages: keeper_azmon.0 (alias x, match y).
-func (o fbOutput) Label() string {
+func (o Output) Label() string {
 	var extra []string
-	if a := o.Section.instanceProp("alias"); a != "" {
+	if a := o.Section.InstanceProp("alias"); a != "" {
 		extra = append(extra, "alias "+a)
 	}
-	if m := o.Section.instanceProp("match"); m != "" {
+	if m := o.Section.InstanceProp("match"); m != "" {
 		extra = append(extra, "match "+m)
-	} else if m := o.Section.instanceProp("match_regex"); m != "" {
+	} else if m := o.Section.InstanceProp("match_regex"); m != "" {
 		extra = append(extra, "match_regex "+m)
 	}
 	if len(extra) == 0 {
@@ -601,7 +625,7 @@ func (o fbOutput) Label() string {
 
 // Properties returns the section as the plugin would read it: the first
 // occurrence of each key (flb_output_get_property).
-func (o fbOutput) Properties() plugin.MapProperties {
+func (o Output) Properties() plugin.MapProperties {
 	p := plugin.MapProperties{}
 	for _, kv := range o.Section.Props {
 		if _, seen := p[kv.Key]; !seen {
@@ -613,7 +637,7 @@ func (o fbOutput) Properties() plugin.MapProperties {
 
 // UnsetVars maps each property whose value (its first occurrence, the one
 // the plugin reads) used an unset ${VAR} to those variables.
-func (o fbOutput) UnsetVars() map[string][]string {
+func (o Output) UnsetVars() map[string][]string {
 	m := map[string][]string{}
 	seen := map[string]bool{}
 	for _, kv := range o.Section.Props {
@@ -630,13 +654,13 @@ func (o fbOutput) UnsetVars() map[string][]string {
 
 // outputs returns the keeper_azmon outputs, numbered as Fluent Bit numbers
 // the instances of one plugin.
-func (c *fbConfig) outputs() []fbOutput {
-	var outs []fbOutput
+func (c *Config) Outputs() []Output {
+	var outs []Output
 	for i := range c.Sections {
 		s := &c.Sections[i]
-		if s.Kind == "output" && strings.EqualFold(s.get("name"), plugin.Name) {
+		if s.Kind == "output" && strings.EqualFold(s.Get("name"), plugin.Name) {
 			n := len(outs)
-			outs = append(outs, fbOutput{Index: n, Name: plugin.Name + "." + strconv.Itoa(n), Section: s})
+			outs = append(outs, Output{Index: n, Name: plugin.Name + "." + strconv.Itoa(n), Section: s})
 		}
 	}
 	return outs
@@ -645,20 +669,20 @@ func (c *fbConfig) outputs() []fbOutput {
 // output picks the keeper_azmon output named by spec: its index (0, 1, ...),
 // its instance name (keeper_azmon.1) or its alias. An empty spec is fine
 // when there is exactly one.
-func (c *fbConfig) output(spec string) (fbOutput, error) {
-	outs := c.outputs()
+func (c *Config) Pick(spec string) (Output, error) {
+	outs := c.Outputs()
 	if len(outs) == 0 {
 		var names []string
 		for _, s := range c.Sections {
 			if s.Kind == "output" {
-				names = append(names, s.get("name"))
+				names = append(names, s.Get("name"))
 			}
 		}
 		msg := fmt.Sprintf("%s has no output with name %s", c.Path, plugin.Name)
 		if len(names) > 0 {
 			msg += " (its outputs: " + strings.Join(names, ", ") + ")"
 		}
-		return fbOutput{}, fmt.Errorf("%s", msg)
+		return Output{}, fmt.Errorf("%s", msg)
 	}
 	list := func() string {
 		var l []string
@@ -672,19 +696,19 @@ func (c *fbConfig) output(spec string) (fbOutput, error) {
 		if len(outs) == 1 {
 			return outs[0], nil
 		}
-		return fbOutput{}, fmt.Errorf("%s has %d %s outputs; pick one with -output (index, name or alias): %s", c.Path, len(outs), plugin.Name, list())
+		return Output{}, fmt.Errorf("%s has %d %s outputs; pick one with -output (index, name or alias): %s", c.Path, len(outs), plugin.Name, list())
 	}
 	idx := strings.TrimPrefix(strings.ToLower(spec), plugin.Name+".")
 	if n, err := strconv.Atoi(idx); err == nil {
 		if n >= 0 && n < len(outs) {
 			return outs[n], nil
 		}
-		return fbOutput{}, fmt.Errorf("-output %s: no such %s output; there are: %s", spec, plugin.Name, list())
+		return Output{}, fmt.Errorf("-output %s: no such %s output; there are: %s", spec, plugin.Name, list())
 	}
 	for _, o := range outs {
-		if strings.EqualFold(o.Section.instanceProp("alias"), spec) {
+		if strings.EqualFold(o.Section.InstanceProp("alias"), spec) {
 			return o, nil
 		}
 	}
-	return fbOutput{}, fmt.Errorf("-output %s: no %s output has that index, name or alias; there are: %s", spec, plugin.Name, list())
+	return Output{}, fmt.Errorf("-output %s: no %s output has that index, name or alias; there are: %s", spec, plugin.Name, list())
 }
