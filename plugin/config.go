@@ -191,50 +191,84 @@ func ParseConfigEnv(p Properties, getenv func(string) string) (Config, error) {
 		return cfg, err
 	}
 	cfg.Client.Credentials = creds
-	cfg.Client.CAFile = get("ca_file")
-	if cfg.Client.Proxy = get("proxy"); cfg.Client.Proxy != "" {
-		if u, err := url.Parse(cfg.Client.Proxy); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return cfg, propErr("proxy", "%q is not an http(s)://host:port URL", redactURL(cfg.Client.Proxy))
-		}
-	}
 
-	// How they travel.
-	switch strings.ToLower(get("compress")) {
-	case "", "gzip", "on", "true":
-		cfg.Client.Gzip = true
-	case "none", "off", "false":
-	default:
-		return cfg, propErr("compress", "%q is not gzip or none", get("compress"))
-	}
-	if cfg.Client.MaxRequestBytes, err = intProp(get, "max_request_bytes", azmon.DefaultMaxRequestBytes, azmon.MinRequestBytes, azmon.MaxBodyBytes); err != nil {
-		return cfg, err
-	}
-	if cfg.Client.MaxConcurrency, err = intProp(get, "max_concurrency", azmon.DefaultMaxConcurrency, 1, azmon.MaxConcurrencyLimit); err != nil {
-		return cfg, err
-	}
-	cfg.Timeout = DefaultTimeout
-	if v := get("timeout"); v != "" {
-		d, err := parseDuration(v)
-		if err != nil || d < time.Second || d > time.Hour {
-			return cfg, propErr("timeout", "%q is not a duration between 1s and 1h (e.g. 30s)", v)
+	// The properties that stand alone, through the table.
+	for _, p := range PropertyTable() {
+		if p.set == nil {
+			continue
 		}
-		cfg.Timeout = d
+		v := get(p.Name)
+		if v == "" {
+			v = p.Default
+		}
+		if v == "" {
+			continue
+		}
+		if err := p.set(&cfg, v); err != nil {
+			return cfg, &ConfigError{Property: p.Name, Err: err}
+		}
 	}
 
 	// What they look like.
 	cfg.Convert.Schema = schema
-	if v := get("enterprise_id"); v != "" {
-		n, err := strconv.ParseInt(strings.ReplaceAll(v, "_", ""), 10, 32)
-		if err != nil || n < 1 {
-			return cfg, propErr("enterprise_id", "%q is not an enterprise ID (a whole number from 1 to %d)", v, math.MaxInt32)
-		}
-		cfg.Convert.EnterpriseID = n
-	}
 	cfg.Convert.TimeKey = get("time_key")
 	if cfg.Convert.TimeKey == "" && schema != convert.Raw {
 		cfg.Convert.TimeKey = "timestamp"
 	}
 	return cfg, nil
+}
+
+// Parsers of the properties that stand alone, for PropertyTable: each
+// takes a value that is not "" (the property's, else its default).
+
+func setCAFile(c *Config, v string) error { c.Client.CAFile = v; return nil }
+
+func setProxy(c *Config, v string) error {
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s)://host:port URL", redactURL(v))
+	}
+	c.Client.Proxy = v
+	return nil
+}
+
+func setCompress(c *Config, v string) error {
+	switch strings.ToLower(v) {
+	case "gzip", "on", "true":
+		c.Client.Gzip = true
+	case "none", "off", "false":
+		c.Client.Gzip = false
+	default:
+		return fmt.Errorf("%q is not gzip or none", v)
+	}
+	return nil
+}
+
+func setMaxRequestBytes(c *Config, v string) (err error) {
+	c.Client.MaxRequestBytes, err = wholeNumber(v, azmon.MinRequestBytes, azmon.MaxBodyBytes)
+	return err
+}
+
+func setMaxConcurrency(c *Config, v string) (err error) {
+	c.Client.MaxConcurrency, err = wholeNumber(v, 1, azmon.MaxConcurrencyLimit)
+	return err
+}
+
+func setTimeout(c *Config, v string) error {
+	d, err := parseDuration(v)
+	if err != nil || d < time.Second || d > time.Hour {
+		return fmt.Errorf("%q is not a duration between 1s and 1h (e.g. 30s)", v)
+	}
+	c.Timeout = d
+	return nil
+}
+
+func setEnterpriseID(c *Config, v string) error {
+	n, err := strconv.ParseInt(strings.ReplaceAll(v, "_", ""), 10, 32)
+	if err != nil || n < 1 {
+		return fmt.Errorf("%q is not an enterprise ID (a whole number from 1 to %d)", v, math.MaxInt32)
+	}
+	c.Convert.EnterpriseID = n
+	return nil
 }
 
 // parseASIMEndpoint takes dce_url and dcr_id, and the three streams of
@@ -398,14 +432,11 @@ func checkCloudMatch(ep azmon.Endpoint, cloud azmon.Cloud, scope string) error {
 	return nil
 }
 
-func intProp(get func(string) string, name string, def, lo, hi int) (int, error) {
-	v := get(name)
-	if v == "" {
-		return def, nil
-	}
+// wholeNumber reads a whole number from lo to hi ("_" allowed between digits).
+func wholeNumber(v string, lo, hi int) (int, error) {
 	n, err := strconv.Atoi(strings.ReplaceAll(v, "_", ""))
 	if err != nil || n < lo || n > hi {
-		return 0, propErr(name, "%q is not a whole number from %d to %d", v, lo, hi)
+		return 0, fmt.Errorf("%q is not a whole number from %d to %d", v, lo, hi)
 	}
 	return n, nil
 }

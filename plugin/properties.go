@@ -1,6 +1,12 @@
 package plugin
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+
+	"github.com/keeper-azmon/keeper-azmon/azmon"
+	"github.com/keeper-azmon/keeper-azmon/convert"
+)
 
 // Property is one property of a keeper_azmon [OUTPUT] section.
 type Property struct {
@@ -10,6 +16,10 @@ type Property struct {
 	// Field is the azmon.Config field the property sets, as an
 	// azmon.FieldError names it; "" for properties azmon does not see.
 	Field string
+	// set parses a value (the property's, else Default) into a Config; nil
+	// for the properties ParseConfigEnv reads together with others (where
+	// records go, who sends them, the schema).
+	set func(*Config, string) error
 }
 
 // PropertyTable lists every property the plugin reads: the one list that
@@ -35,15 +45,15 @@ func PropertyTable() []Property {
 		{Name: "cloud", Default: "public"},
 		{Name: "authority_host"},
 		{Name: "scope"},
-		{Name: "ca_file", Field: "CAFile"},
-		{Name: "proxy"},
-		{Name: "compress", Default: "gzip"},
-		{Name: "max_request_bytes", Default: "1000000", Field: "MaxRequestBytes"},
-		{Name: "max_concurrency", Default: "4", Field: "MaxConcurrency"},
-		{Name: "timeout", Default: "30s"},
-		{Name: "schema", Default: "keeper"},
+		{Name: "ca_file", Field: "CAFile", set: setCAFile},
+		{Name: "proxy", set: setProxy},
+		{Name: "compress", Default: "gzip", set: setCompress},
+		{Name: "max_request_bytes", Default: strconv.Itoa(azmon.DefaultMaxRequestBytes), Field: "MaxRequestBytes", set: setMaxRequestBytes},
+		{Name: "max_concurrency", Default: strconv.Itoa(azmon.DefaultMaxConcurrency), Field: "MaxConcurrency", set: setMaxConcurrency},
+		{Name: "timeout", Default: DefaultTimeout.String(), set: setTimeout},
+		{Name: "schema", Default: convert.Keeper.String()},
 		{Name: "time_key"},
-		{Name: "enterprise_id"},
+		{Name: "enterprise_id", set: setEnterpriseID},
 	}
 	for _, p := range ASIMStreamProperties() {
 		props = append(props, Property{Name: p[0], Default: p[1]})
