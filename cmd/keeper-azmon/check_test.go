@@ -13,6 +13,7 @@ import (
 	"github.com/keeper-azmon/keeper-azmon/azmon"
 	"github.com/keeper-azmon/keeper-azmon/azmon/azmontest"
 	"github.com/keeper-azmon/keeper-azmon/internal/sourcetest"
+	"github.com/keeper-azmon/keeper-azmon/internal/testkit"
 )
 
 const (
@@ -128,7 +129,7 @@ func TestCheck(t *testing.T) {
 				// Tokens from the other emulator (same tenant and client ids)
 				// are unknown to s, like a token from another tenant.
 				other := newEmulator(t)
-				ca := writeFile(t, t.TempDir(), "both.pem", string(s.CAPEM())+string(other.CAPEM()))
+				ca := testkit.WriteFile(t, t.TempDir(), "both.pem", string(s.CAPEM())+string(other.CAPEM()))
 				p := emulatorProps(other, streamKeeper)
 				return with(p, "endpoint_url", s.EndpointURL(streamKeeper), "ca_file", ca)
 			},
@@ -248,7 +249,7 @@ func TestCheckYAMLAndEnv(t *testing.T) {
       endpoint_url: ` + s.EndpointURL(streamKeeper) + `
       ca_file: ` + s.CAFile + `
 `
-	conf := writeFile(t, t.TempDir(), "fluent-bit.yaml", yaml)
+	conf := testkit.WriteFile(t, t.TempDir(), "fluent-bit.yaml", yaml)
 	env := map[string]string{"KEEPER_AZMON_CLIENT_SECRET": s.Opts.ClientSecret}
 
 	r := runApp(t, env, "", "check", "-c", conf, "-q")
@@ -276,7 +277,7 @@ func TestCheckYAMLAndEnv(t *testing.T) {
 // TestCheckCommandLine covers the command line errors of check.
 func TestCheckCommandLine(t *testing.T) {
 	s := newEmulator(t)
-	two := writeFile(t, t.TempDir(), "two.conf", "[OUTPUT]\n    Name keeper_azmon\n[OUTPUT]\n    Name keeper_azmon\n")
+	two := testkit.WriteFile(t, t.TempDir(), "two.conf", "[OUTPUT]\n    Name keeper_azmon\n[OUTPUT]\n    Name keeper_azmon\n")
 	tests := []struct {
 		args []string
 		exit int
@@ -397,8 +398,8 @@ func TestCheckRecipes(t *testing.T) {
 	for _, src := range sourcetest.All() {
 		t.Run(src.Name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFile(t, dir, "parsers.conf", readRecipeFile(t, "parsers.conf"))
-			conf := writeFile(t, dir, src.Name+".conf", emulated(t, s, src.Recipe(), 1))
+			testkit.WriteFile(t, dir, "parsers.conf", readRecipeFile(t, "parsers.conf"))
+			conf := testkit.WriteFile(t, dir, src.Name+".conf", emulated(t, s, src.Recipe(), 1))
 			env := map[string]string{
 				"KEEPER_AZMON_TENANT_ID":     s.Opts.TenantID,
 				"KEEPER_AZMON_CLIENT_ID":     s.Opts.ClientID,
@@ -406,7 +407,7 @@ func TestCheckRecipes(t *testing.T) {
 				"KEEPER_AZMON_ENDPOINT_URL":  s.EndpointURL(streamKeeper),
 				"KEEPER_HEC_TOKEN":           "token",
 			}
-			yamlConf := writeFile(t, dir, src.Name+".yaml", emulated(t, s, src.RecipeYAML(), 1))
+			yamlConf := testkit.WriteFile(t, dir, src.Name+".yaml", emulated(t, s, src.RecipeYAML(), 1))
 			for _, c := range []string{conf, yamlConf} {
 				for _, eid := range []string{"", "6557"} {
 					env["KEEPER_AZMON_ENTERPRISE_ID"] = eid
@@ -455,7 +456,7 @@ func readRecipeFile(t *testing.T, name string) string {
 // event), and each report names the table to query.
 func TestCheckKeeperAndASIM(t *testing.T) {
 	s := newEmulator(t)
-	conf := writeFile(t, t.TempDir(), "keeper-and-asim.conf",
+	conf := testkit.WriteFile(t, t.TempDir(), "keeper-and-asim.conf",
 		emulated(t, s, filepath.Join(sourcetest.RecipeDir(), "..", "keeper-and-asim.conf"), 2))
 	env := map[string]string{
 		"KEEPER_AZMON_TENANT_ID":     s.Opts.TenantID,

@@ -72,7 +72,7 @@ func TestEmulatorCommand(t *testing.T) {
 		}
 	}
 
-	conf := writeFile(t, dir, "fluent-bit.conf", `[OUTPUT]
+	conf := testkit.WriteFile(t, dir, "fluent-bit.conf", `[OUTPUT]
     Name           keeper_azmon
     Match          *
     tenant_id      ${KEEPER_AZMON_TENANT_ID}
@@ -82,7 +82,7 @@ func TestEmulatorCommand(t *testing.T) {
     endpoint_url   ${KEEPER_AZMON_ENDPOINT_URL}
     ca_file        ${KEEPER_AZMON_CA_FILE}
 `)
-	events := writeFile(t, dir, "events.jsonl", keeperLines(25, 0))
+	events := testkit.WriteFile(t, dir, "events.jsonl", keeperLines(25, 0))
 	if r := runApp(t, env, "", "send", "-c", conf, events); r.code != exitOK {
 		t.Fatalf("send: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}

@@ -6,8 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -71,7 +69,7 @@ func classicConf(t *testing.T, props map[string]string) string {
 			fmt.Fprintf(&b, "    %s %s\n", k, props[k])
 		}
 	}
-	return writeFile(t, t.TempDir(), "fluent-bit.conf", b.String())
+	return testkit.WriteFile(t, t.TempDir(), "fluent-bit.conf", b.String())
 }
 
 // with copies p and applies the key/value overrides.
@@ -84,19 +82,6 @@ func with(p map[string]string, kv ...string) map[string]string {
 		out[kv[i]] = kv[i+1]
 	}
 	return out
-}
-
-// writeFile writes content to dir/name (creating directories) and returns the path.
-func writeFile(t *testing.T, dir, name, content string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // noSecret fails if secret appears in any output.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/keeper-azmon/keeper-azmon/azmon/azmontest"
+	"github.com/keeper-azmon/keeper-azmon/internal/testkit"
 )
 
 // keeperLines returns n Keeper events as JSON lines, each with a unique
@@ -94,7 +95,7 @@ func TestSend(t *testing.T) {
 				stdin = lines
 				args = append(args, "-")
 			} else {
-				args = append(args, writeFile(t, t.TempDir(), "events.jsonl", lines))
+				args = append(args, testkit.WriteFile(t, t.TempDir(), "events.jsonl", lines))
 			}
 			r := runApp(t, nil, stdin, args...)
 			if r.code != tc.exit {
@@ -160,7 +161,7 @@ func TestSendFailures(t *testing.T) {
 			s := newEmulator(t)
 			s.Script(tc.faults...)
 			conf := classicConf(t, with(emulatorProps(s, streamKeeper), tc.props...))
-			file := writeFile(t, t.TempDir(), "events.jsonl", keeperLines(10, 0))
+			file := testkit.WriteFile(t, t.TempDir(), "events.jsonl", keeperLines(10, 0))
 			r := runApp(t, nil, "", "send", "-c", conf, "-retries", "2", "-retry-wait", "1ms", file)
 			if r.code != tc.exit {
 				t.Errorf("exit %d, want %d\n%s\n%s", r.code, tc.exit, r.stdout, r.stderr)

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/keeper-azmon/keeper-azmon/internal/testkit"
 )
 
 // TestLoadFBConfig reads classic and YAML configurations and picks the
@@ -409,7 +411,7 @@ pipeline:
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			for name, content := range tc.files {
-				writeFile(t, dir, name, content)
+				testkit.WriteFile(t, dir, name, content)
 			}
 			if tc.cwd != "" {
 				t.Chdir(filepath.Join(dir, tc.cwd))
@@ -465,7 +467,7 @@ func TestExampleConfigs(t *testing.T) {
 			if err != nil {
 				t.Skipf("no example: %v", err)
 			}
-			path := writeFile(t, t.TempDir(), "fluent-bit"+ext, data)
+			path := testkit.WriteFile(t, t.TempDir(), "fluent-bit"+ext, data)
 			cfg, err := Load(path, func(k string) string { return env[k] })
 			if err != nil {
 				t.Fatal(err)
@@ -483,19 +485,6 @@ func TestExampleConfigs(t *testing.T) {
 			}
 		})
 	}
-}
-
-// writeFile writes content to dir/name (creating directories) and returns the path.
-func writeFile(t *testing.T, dir, name, content string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // readFileForTest reads a file as a string.

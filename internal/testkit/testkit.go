@@ -4,7 +4,10 @@ package testkit
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"sync"
+	"testing"
 
 	"github.com/keeper-azmon/keeper-azmon/azmon/azmontest"
 )
@@ -59,4 +62,18 @@ func WorkloadIdentityEnv(s *azmontest.Server, tokenFile string) map[string]strin
 		"AZURE_TENANT_ID":            s.Opts.TenantID,
 		"AZURE_AUTHORITY_HOST":       s.AuthorityHost(),
 	}
+}
+
+// WriteFile writes content to dir/name, creating directories, and returns
+// the path.
+func WriteFile(t testing.TB, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
