@@ -3,8 +3,7 @@ package convert
 import (
 	"bytes"
 	"strconv"
-
-	"github.com/tinylib/msgp/msgp"
+	"strings"
 )
 
 // ASIMSchema is one of Microsoft Sentinel's normalized schemas (ASIM) that
@@ -154,9 +153,8 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 	e.buf = append(e.buf, `{"`+timeGenerated+`":"`...)
 	tpos := len(e.buf)
 	e.buf = appendMillis(e.buf, ev.time)
-	stamp := e.buf[tpos : tpos+millisLen]
 	e.buf = append(e.buf, `","EventStartTime":"`...)
-	e.buf = append(e.buf, stamp...)
+	e.buf = append(e.buf, e.buf[tpos:tpos+millisLen]...)
 	e.buf = append(e.buf, `","EventEndTime":"`...)
 	e.buf = append(e.buf, e.buf[tpos:tpos+millisLen]...)
 	e.buf = append(e.buf, `","EventCount":1,"EventVendor":"`+asimVendor+`","EventProduct":"`+asimProduct+`"`...)
@@ -205,7 +203,7 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 				target = e.takeString(dValue)
 			}
 		}
-		if target == nil && (class.EventType[:4] == "User" || class.EventType[:4] == "Pass") {
+		if target == nil && (strings.HasPrefix(class.EventType, "User") || strings.HasPrefix(class.EventType, "Password")) {
 			target = user // a change of one's own account
 		}
 		if target != nil {
@@ -262,27 +260,8 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 			}
 		}
 	}
-	if ev.data >= 0 {
-		if v := e.fields[ev.data].val(); kind(v) == msgp.MapType {
-			m, v, err := msgp.ReadMapHeaderBytes(v)
-			if err != nil {
-				return rest, s, err
-			}
-			for ; m > 0; m-- {
-				if v, err = e.member(v, 2, set, &first); err != nil {
-					return rest, s, err
-				}
-			}
-		} else {
-			e.fields[ev.data].role = toData
-		}
-	}
-	for i := range e.fields {
-		if f := &e.fields[i]; f.role == toData {
-			if _, err := e.member(f.kv, 2, set, &first); err != nil {
-				return rest, s, err
-			}
-		}
+	if err := e.dataMembers(&ev, set, &first); err != nil {
+		return rest, s, err
 	}
 	e.buf = append(e.buf, "}}"...)
 	return rest, s, nil

@@ -349,7 +349,7 @@ func (c *Converter) readEvent(e *encoder, ev *event, body []byte, t instant) ([]
 		}
 	}
 	if !ev.keyTime {
-		if et, ok := valueTime(envTime); ok && envTime != nil {
+		if et, ok := valueTime(envTime); ok {
 			t = et
 		} else if ev.ownTG >= 0 && ev.ownTG != ev.timeKey {
 			if own, ok := valueTime(e.fields[ev.ownTG].val()); ok {
@@ -429,15 +429,26 @@ func (c *Converter) keeper(e *encoder, body []byte, t instant) ([]byte, error) {
 	e.buf = append(e.buf, `,"data":{`...)
 	set := e.set(2)
 	first := true
+	if err := e.dataMembers(&ev, set, &first); err != nil {
+		return rest, err
+	}
+	e.buf = append(e.buf, "}}"...)
+	return rest, nil
+}
+
+// dataMembers writes, as members of the object being written at level 2,
+// the entries of the event's own "data" map (if it is a map; else the
+// field is data like any other), then every field whose role is toData.
+func (e *encoder) dataMembers(ev *event, set *keySet, first *bool) error {
 	if ev.data >= 0 {
 		if v := e.fields[ev.data].val(); kind(v) == msgp.MapType {
 			m, v, err := msgp.ReadMapHeaderBytes(v)
 			if err != nil {
-				return rest, err
+				return err
 			}
 			for ; m > 0; m-- {
-				if v, err = e.member(v, 2, set, &first); err != nil {
-					return rest, err
+				if v, err = e.member(v, 2, set, first); err != nil {
+					return err
 				}
 			}
 		} else {
@@ -446,13 +457,12 @@ func (c *Converter) keeper(e *encoder, body []byte, t instant) ([]byte, error) {
 	}
 	for i := range e.fields {
 		if f := &e.fields[i]; f.role == toData {
-			if _, err := e.member(f.kv, 2, set, &first); err != nil {
-				return rest, err
+			if _, err := e.member(f.kv, 2, set, first); err != nil {
+				return err
 			}
 		}
 	}
-	e.buf = append(e.buf, "}}"...)
-	return rest, nil
+	return nil
 }
 
 // unwrap looks for a Keeper event wrapped in the record whose fields are
@@ -480,13 +490,9 @@ func (c *Converter) unwrap(e *encoder, ev *event, env *envelope, repeated int) (
 		}
 		if held >= 0 {
 			if s, ok := keyName(e.fields[held].val()); ok && looksLikeKeeperJSON(s) {
-				mark := len(e.evbuf)
-				m, err := AppendJSONObject(e.evbuf, s)
-				if err == nil && hasEventName(m[mark:]) {
-					e.evbuf = m
-					eventMap, wrapper = m[mark:], syslogEnvelope
-				} else {
-					e.evbuf = e.evbuf[:mark]
+				if m, err := AppendJSONObject(e.evbuf, s); err == nil && hasEventName(m) {
+					e.evbuf = m // kept: its capacity serves the next record
+					eventMap, wrapper = m, syslogEnvelope
 				}
 			}
 		}
@@ -565,8 +571,7 @@ const commanderSDID = "[Keeper@Commander"
 // escape the values, so a value ends at the first `"` that is followed by
 // ` name="` or ends the structured data.
 func (e *encoder) commanderEvent(sd []byte) []byte {
-	mark := len(e.evbuf)
-	b := append(e.evbuf, 0xde, 0, 0) // map16, count filled in below
+	b := append(e.evbuf[:0], 0xde, 0, 0) // map16, count filled in below
 	n := 0
 	s := bytes.TrimSuffix(sd[len(commanderSDID):], []byte("]"))
 	for len(s) > 0 {
@@ -606,9 +611,9 @@ func (e *encoder) commanderEvent(sd []byte) []byte {
 		b = msgp.AppendStringFromBytes(b, v)
 		n++
 	}
-	b[mark+1], b[mark+2] = byte(n>>8), byte(n)
+	b[1], b[2] = byte(n>>8), byte(n)
 	e.evbuf = b
-	return b[mark:]
+	return b
 }
 
 // sdValueEnd returns where the unescaped structured-data value v ends: at

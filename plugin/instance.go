@@ -126,13 +126,14 @@ func New(p Properties, opts Options) (*Instance, error) {
 	if cfg.AuthInferred {
 		log.Info("auth not set; chose " + string(cfg.Client.Credentials.Auth) + " from the properties and environment")
 	}
-	attrs := []any{"endpoint", ep.Base, "dcr", ep.DCRID, "stream", ep.Stream,
+	stream := ep.Stream
+	if len(cfg.ASIMStreams) > 0 {
+		stream = strings.Join(cfg.ASIMStreams, ",") // all three
+	}
+	attrs := []any{"endpoint", ep.Base, "dcr", ep.DCRID, "stream", stream,
 		"auth", string(cfg.Client.Credentials.Auth), "schema", cfg.Convert.Schema.String(),
 		"time_key", cfg.Convert.TimeKey, "compress", map[bool]string{true: "gzip", false: "none"}[cfg.Client.Gzip],
 		"max_request_bytes", client.MaxRequestBytes(), "timeout", cfg.Timeout.String()}
-	if len(cfg.ASIMStreams) > 0 {
-		attrs[5] = strings.Join(cfg.ASIMStreams, ",") // "stream": all three
-	}
 	if id := cfg.Convert.EnterpriseID; id != 0 {
 		attrs = append(attrs, "enterprise_id", id)
 	}
