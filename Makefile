@@ -1,5 +1,5 @@
 # keeper-azmon: Fluent Bit output plugin for the Azure Monitor Logs Ingestion API.
-#   make        builds out_keeper_azmon.so
+#   make        builds out_keeper_azmon.so and bin/keeper-azmon
 #   make test   vet, format check, unit, fuzz-corpus, soak, end-to-end and race tests
 #   make bench  benchmarks with baselines (see README)
 #   make fuzz   runs the convert fuzzer for FUZZTIME
@@ -7,6 +7,7 @@
 GO       ?= go
 CC       ?= cc
 PLUGIN   := out_keeper_azmon.so
+CLI      := bin/keeper-azmon
 HOST     := test/flbhost
 BASELINE := test/baseline/baseline.so
 FUZZTIME ?= 60s
@@ -21,10 +22,13 @@ all: build
 deps:
 	$(GO) mod download
 
-build: $(PLUGIN)
+build: $(PLUGIN) $(CLI)
 
 $(PLUGIN): $(GOSRC)
 	$(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w' -o $@ .
+
+$(CLI): $(GOSRC)
+	$(GO) build -trimpath -o $@ ./cmd/keeper-azmon
 
 # The C host includes the ABI headers shipped in the fluent-bit-go module.
 $(HOST): test/flbhost.c
@@ -71,4 +75,4 @@ docker:
 	docker build -t keeper-azmon:dev .
 
 clean:
-	rm -f $(PLUGIN) out_keeper_azmon.h $(HOST) $(BASELINE) test/baseline/baseline.h
+	rm -f $(PLUGIN) $(CLI) out_keeper_azmon.h $(HOST) $(BASELINE) test/baseline/baseline.h
