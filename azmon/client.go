@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/google/uuid"
 	"github.com/klauspost/compress/gzip"
 	"golang.org/x/net/http/httpproxy"
 )
@@ -46,6 +47,27 @@ type Config struct {
 	Logger *slog.Logger
 	// UserAgent is sent with every request.
 	UserAgent string
+	// Observer is told of every ingestion attempt and token request, for
+	// metrics; nil tells no one.
+	Observer Observer
+}
+
+// Observer receives what a Client's requests met, as they happen. Its
+// methods are called from the goroutines of Send, concurrently, and must
+// return quickly.
+type Observer interface {
+	// Attempt is called after each HTTP attempt to the ingestion API.
+	Attempt(Attempt)
+	// Token is called after each token request, with its error (nil: a token came).
+	Token(err error)
+}
+
+// Attempt is one HTTP attempt to post a request.
+type Attempt struct {
+	Stream    string        // the stream posted to
+	Status    int           // the HTTP status; 0 when no response came (timeout, reset, TLS)
+	Duration  time.Duration // from sending to the end of the response (or the failure)
+	WireBytes int           // the body's size as sent
 }
 
 // Records is a sequence of records, each one encoded JSON object.
@@ -155,6 +177,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
+	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "keeper-azmon"
 	}
@@ -164,7 +189,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, url: cfg.Endpoint.URL(), http: hc, log: cfg.Logger, gzips: make(chan *gzip.Writer, cfg.MaxConcurrency)}
 	creds := cfg.Credentials
-	c.tokens = newTokenSource(creds.TokenScope(), c.log, func() (azcore.TokenCredential, error) {
+	c.tokens = newTokenSource(creds.TokenScope(), c.log, cfg.Observer, func() (azcore.TokenCredential, error) {
 		return newCredential(creds, hc)
 	})
 	// Build the credential once now so that its configuration errors
@@ -439,16 +464,19 @@ type tries struct {
 }
 
 // attempts is the retry step, apart from what a request carries: it posts
-// body until it is accepted, or until an answer that a retry cannot change
+// body, under one x-ms-client-request-id, until it is accepted, or until an answer that a retry cannot change
 // (413 and invalid data included: the caller splits), waiting between
 // attempts as retryWait says, within ctx's deadline, and refreshing the
 // token once on a 401.
 func (c *Client) attempts(ctx context.Context, body []byte, t *tries) error {
 	refreshed := false
+	// One id for the request across its retries, as azcore's request-id
+	// policy does: Azure support finds every attempt of it by this id.
+	clientID := uuid.NewString()
 	for attempt := 1; ; attempt++ {
 		token, err := c.tokens.Token(ctx)
 		if err == nil {
-			err = c.post(ctx, body, token)
+			err = c.post(ctx, body, token, clientID)
 		}
 		var se *StatusError
 		if err == nil || errors.As(err, &se) {
@@ -566,16 +594,26 @@ func (c *Client) encode(recs Records, idx []int) (body *bytes.Buffer, jsonBytes 
 	return body, jsonBytes
 }
 
-// post sends one body with the bearer token and turns every answer but
-// success into an error.
-func (c *Client) post(ctx context.Context, body []byte, token string) error {
+// post sends one body with the bearer token and the request's client id,
+// tells the Observer, and turns every answer but success into an error:
+// a *StatusError for an answer, else an error naming clientID.
+func (c *Client) post(ctx context.Context, body []byte, token, clientID string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("post to stream %s: %w", c.cfg.Endpoint.Stream, context.Cause(ctx))
 	}
+	start := time.Now()
+	status, err := c.roundTrip(ctx, body, token, clientID)
+	c.cfg.Observer.Attempt(Attempt{Stream: c.cfg.Endpoint.Stream, Status: status, Duration: time.Since(start), WireBytes: len(body)})
+	return err
+}
+
+// roundTrip is one POST; it returns the status (0 when no answer came).
+func (c *Client) roundTrip(ctx context.Context, body []byte, token, clientID string) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("request for %s: %w", c.url, err)
+		return 0, fmt.Errorf("request for %s: %w", c.url, err)
 	}
+	req.Header.Set("x-ms-client-request-id", clientID)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", c.cfg.UserAgent)
@@ -584,15 +622,15 @@ func (c *Client) post(ctx context.Context, body []byte, token string) error {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("post to %s: %w", c.cfg.Endpoint.Base, unwrapURLError(err))
+		return 0, fmt.Errorf("post to %s (x-ms-client-request-id %s): %w", c.cfg.Endpoint.Base, clientID, unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 == 2 {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil
+		return resp.StatusCode, nil
 	}
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	se := &StatusError{Status: resp.StatusCode}
+	se := &StatusError{Status: resp.StatusCode, RequestID: resp.Header.Get("x-ms-request-id"), ClientRequestID: clientID}
 	se.Code, se.Message = parseErrorBody(msg)
 	if se.Code == "" {
 		se.Code = resp.Header.Get("x-ms-error-code")
@@ -603,8 +641,14 @@ func (c *Client) post(ctx context.Context, body []byte, token string) error {
 	if ra := resp.Header.Get("Retry-After"); ra != "" {
 		se.RetryAfter = parseRetryAfter(ra)
 	}
-	return se
+	return resp.StatusCode, se
 }
+
+// noObserver is the Observer of a Client that was given none.
+type noObserver struct{}
+
+func (noObserver) Attempt(Attempt) {}
+func (noObserver) Token(error)     {}
 
 // mustURL parses a URL for a message, keeping the raw text if it is not one.
 func mustURL(s string) *url.URL {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -263,5 +264,88 @@ func TestSendFirstErr(t *testing.T) {
 	out = newClient(t, s2, azmontest.StreamRaw, nil).Send(context.Background(), recs, make([]bool, 1))
 	if out.Err == nil || out.FirstErr != nil {
 		t.Errorf("one failed attempt: Err %v, FirstErr %v (want nil)", out.Err, out.FirstErr)
+	}
+}
+
+// observed counts what a Client told its Observer.
+type observed struct {
+	mu       sync.Mutex
+	statuses []int
+	wire     int
+	tokens   []error
+}
+
+func (o *observed) Attempt(a azmon.Attempt) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.statuses = append(o.statuses, a.Status)
+	o.wire += a.WireBytes
+}
+
+func (o *observed) Token(err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.tokens = append(o.tokens, err)
+}
+
+func TestRequestIDsAndObserver(t *testing.T) {
+	s := azmontest.NewServer(azmontest.Options{})
+	defer s.Close()
+	obs := &observed{}
+	c := newClient(t, s, azmontest.StreamKeeperLogs, func(cfg *azmon.Config) {
+		cfg.Observer = obs
+		cfg.MaxConcurrency = 1
+	})
+	// A 500 and a reset are retried; a 403 needs an operator and ends the Send.
+	s.Script(azmontest.Fault{Status: 500}, azmontest.Fault{Reset: true}, azmontest.Fault{}, azmontest.Fault{Status: 403})
+	recs := rawRecords(2, 200)
+	out := send(c, recs[:1], azmon.NewProgress(1), 30*time.Second)
+	if out.Err != nil || out.Accepted != 1 {
+		t.Fatalf("first request: %+v", out)
+	}
+	out = send(c, recs[1:], azmon.NewProgress(1), 30*time.Second)
+	var se *azmon.StatusError
+	if !errors.As(out.Err, &se) || se.Status != 403 {
+		t.Fatalf("second request: want a 403 StatusError, got %v", out.Err)
+	}
+
+	reqs := s.Requests()
+	if len(reqs) != 4 {
+		t.Fatalf("want 4 attempts at the emulator, got %+v", reqs)
+	}
+	// The three attempts of the first request share one client id; the
+	// second request has its own.
+	first, second := reqs[0].ClientRequestID, reqs[3].ClientRequestID
+	if first == "" || reqs[1].ClientRequestID != first || reqs[2].ClientRequestID != first {
+		t.Errorf("retries of one request must share x-ms-client-request-id: %q %q %q", reqs[0].ClientRequestID, reqs[1].ClientRequestID, reqs[2].ClientRequestID)
+	}
+	if second == "" || second == first {
+		t.Errorf("a new request needs a new client id: first %q, second %q", first, second)
+	}
+	// The error carries both ids, and so does its text, which is what an
+	// operator quotes to Azure support.
+	if se.ClientRequestID != second || se.RequestID == "" || se.RequestID != reqs[3].RequestID {
+		t.Errorf("StatusError ids: request %q client %q; emulator answered %q to %q", se.RequestID, se.ClientRequestID, reqs[3].RequestID, second)
+	}
+	for _, id := range []string{se.RequestID, se.ClientRequestID} {
+		if !strings.Contains(out.Err.Error(), id) {
+			t.Errorf("error text %q lacks id %s", out.Err, id)
+		}
+	}
+
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if want := []int{500, 0, 204, 403}; fmt.Sprint(obs.statuses) != fmt.Sprint(want) {
+		t.Errorf("observed statuses %v, want %v", obs.statuses, want)
+	}
+	wire := 0
+	for _, r := range reqs {
+		wire += r.WireBytes
+	}
+	if obs.wire != wire {
+		t.Errorf("observed %d wire bytes, the emulator read %d", obs.wire, wire)
+	}
+	if len(obs.tokens) != 1 || obs.tokens[0] != nil {
+		t.Errorf("observed token requests %v, want one that succeeded", obs.tokens)
 	}
 }

@@ -94,6 +94,10 @@ type StatusError struct {
 	Code       string        // the service's error code, if it gave one
 	Message    string        // the service's message, if it gave one
 	RetryAfter time.Duration // from the Retry-After header, 0 if absent
+	// RequestID is the service's x-ms-request-id for the answer, and
+	// ClientRequestID the x-ms-client-request-id the request carried:
+	// Azure support traces a failed ingestion by them.
+	RequestID, ClientRequestID string
 }
 
 func (e *StatusError) Error() string {
@@ -106,6 +110,12 @@ func (e *StatusError) Error() string {
 	}
 	if h := e.hint(); h != "" {
 		s += " (" + h + ")"
+	}
+	if e.RequestID != "" {
+		s += " x-ms-request-id=" + e.RequestID
+	}
+	if e.ClientRequestID != "" {
+		s += " x-ms-client-request-id=" + e.ClientRequestID
 	}
 	return s
 }

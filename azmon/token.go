@@ -21,6 +21,7 @@ type tokenSource struct {
 	newCred func() (azcore.TokenCredential, error)
 	scope   string
 	log     *slog.Logger
+	obs     Observer
 	now     func() time.Time
 
 	mu         sync.Mutex
@@ -33,8 +34,11 @@ type tokenSource struct {
 	retryAt    time.Time // no refresh before this while the token is usable
 }
 
-func newTokenSource(scope string, log *slog.Logger, newCred func() (azcore.TokenCredential, error)) *tokenSource {
-	return &tokenSource{newCred: newCred, scope: scope, log: log, now: time.Now}
+func newTokenSource(scope string, log *slog.Logger, obs Observer, newCred func() (azcore.TokenCredential, error)) *tokenSource {
+	if obs == nil {
+		obs = noObserver{}
+	}
+	return &tokenSource{newCred: newCred, scope: scope, log: log, obs: obs, now: time.Now}
 }
 
 // fresh reports whether tok can be used without a refresh.
@@ -147,6 +151,7 @@ func (t *tokenSource) fetch(ctx context.Context, cred azcore.TokenCredential) (a
 		t.mu.Unlock()
 	}
 	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{t.scope}})
+	t.obs.Token(err)
 	if err != nil {
 		return azcore.AccessToken{}, &TokenError{Scope: t.scope, Err: err}
 	}

@@ -37,7 +37,7 @@ func (f *fakeCred) GetToken(ctx context.Context, _ policy.TokenRequestOptions) (
 func TestTokenSourceOneRefreshForManyCallers(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	cred := &fakeCred{lifetime: time.Hour, now: func() time.Time { return now }, release: make(chan struct{})}
-	ts := newTokenSource("scope", slog.New(slog.DiscardHandler), func() (azcore.TokenCredential, error) { return cred, nil })
+	ts := newTokenSource("scope", slog.New(slog.DiscardHandler), nil, func() (azcore.TokenCredential, error) { return cred, nil })
 	ts.now = cred.now
 
 	var wg sync.WaitGroup
@@ -74,7 +74,7 @@ func TestTokenSourceRefreshAheadAndFallback(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	clock := func() time.Time { return now }
 	cred := &fakeCred{lifetime: time.Hour, now: clock}
-	ts := newTokenSource("scope", slog.New(slog.DiscardHandler), func() (azcore.TokenCredential, error) { return cred, nil })
+	ts := newTokenSource("scope", slog.New(slog.DiscardHandler), nil, func() (azcore.TokenCredential, error) { return cred, nil })
 	ts.now = clock
 	ctx := context.Background()
 
@@ -128,7 +128,7 @@ func TestTokenSourceBacksOffAfterFailedRefresh(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	clock := func() time.Time { return now }
 	cred := &fakeCred{lifetime: time.Hour, now: clock}
-	ts := newTokenSource("scope", slog.New(slog.DiscardHandler), func() (azcore.TokenCredential, error) { return cred, nil })
+	ts := newTokenSource("scope", slog.New(slog.DiscardHandler), nil, func() (azcore.TokenCredential, error) { return cred, nil })
 	ts.now = clock
 	ctx := context.Background()
 	ts.Token(ctx)
@@ -164,7 +164,7 @@ func TestTokenSourceWaiterOutlivesRefresherDeadline(t *testing.T) {
 		}
 		return azcore.AccessToken{Token: "fresh", ExpiresOn: time.Now().Add(time.Hour)}, nil
 	})
-	ts := newTokenSource("scope", slog.New(slog.DiscardHandler), func() (azcore.TokenCredential, error) { return cred, nil })
+	ts := newTokenSource("scope", slog.New(slog.DiscardHandler), nil, func() (azcore.TokenCredential, error) { return cred, nil })
 
 	short, cancel := context.WithCancel(context.Background())
 	first := make(chan error, 1)

@@ -33,6 +33,9 @@ type Request struct {
 	Injected bool
 	// ContentType and ClientRequestID are the Content-Type and x-ms-client-request-id headers.
 	ContentType, ClientRequestID string
+	// RequestID is the x-ms-request-id the emulator answered with ("" for a reset connection or
+	// a foreign answer, which carry none).
+	RequestID string
 }
 
 // Limits on what the emulator reads past MaxBodyBytes just to report sizes (and to let the
@@ -164,7 +167,6 @@ func countRecords(data []byte) int {
 // the x-ms-error-code header. An empty code writes no body.
 func writeIngestError(w http.ResponseWriter, status int, code, message string) {
 	h := w.Header()
-	h.Set("x-ms-request-id", newGUID())
 	if code == "" {
 		w.WriteHeader(status)
 		return
@@ -209,6 +211,10 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request, parts []str
 	if id := rec.ClientRequestID; id != "" {
 		w.Header().Set("x-ms-client-request-id", id)
 	}
+	// Every answer of the service carries its own request id; a reset or a
+	// foreign answer (a proxy's) has none, and drops it below.
+	rec.RequestID = newGUID()
+	w.Header().Set("x-ms-request-id", rec.RequestID)
 	var dcr, stream string
 	routeOK := len(parts) == 4 && strings.EqualFold(parts[2], "streams") && parts[1] != "" && parts[3] != ""
 	if routeOK {
@@ -253,11 +259,15 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request, parts []str
 		return
 	}
 	if f.Reset {
+		rec.RequestID = ""
 		log(0, "reset")
 		resetConn(w)
 		return
 	}
 	if f.Status != 0 && f.Foreign {
+		rec.RequestID = ""
+		w.Header().Del("x-ms-request-id")
+		w.Header().Del("x-ms-client-request-id")
 		if f.Status/100 == 3 {
 			w.Header().Set("Location", "/captive-portal/login")
 		}
@@ -360,7 +370,6 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request, parts []str
 		stored[i], n = filterRow(row, cols)
 		rec.TypeMismatches += n
 	}
-	w.Header().Set("x-ms-request-id", newGUID())
 	w.WriteHeader(http.StatusNoContent)
 	rec.Status = http.StatusNoContent
 	s.mu.Lock()

@@ -197,15 +197,31 @@ func TestRequestLogAndReset(t *testing.T) {
 	tok := rawToken(t, s)
 	plain := mustJSON(t, []any{keeperRecord(), keeperRecord(), keeperRecord()})
 	zipped := gz(t, plain)
-	ingest(t, s, s.EndpointURL(StreamKeeperLogs), tok, plain, map[string]string{"x-ms-client-request-id": "req-1"})
-	ingest(t, s, s.EndpointURL(StreamKeeperLogs), tok, zipped, map[string]string{"Content-Encoding": "gzip"})
+	first := ingest(t, s, s.EndpointURL(StreamKeeperLogs), tok, plain, map[string]string{"x-ms-client-request-id": "req-1"})
+	second := ingest(t, s, s.EndpointURL(StreamKeeperLogs), tok, zipped, map[string]string{"Content-Encoding": "gzip"})
+	if got := first.header.Get("x-ms-client-request-id"); got != "req-1" {
+		t.Errorf("x-ms-client-request-id echoed as %q, want req-1", got)
+	}
+	got := s.Requests()
+	// Each answer has its own request id, logged as answered.
+	for i, r := range []result{first, second} {
+		if id := r.header.Get("x-ms-request-id"); id == "" || i >= len(got) || got[i].RequestID != id {
+			t.Errorf("request %d: answered x-ms-request-id %q, logged %+v", i, id, got)
+		}
+	}
+	if len(got) == 2 && got[0].RequestID == got[1].RequestID {
+		t.Errorf("two answers share the request id %s", got[0].RequestID)
+	}
+	for i := range got {
+		got[i].RequestID = ""
+	}
 	want := []Request{
 		{Stream: StreamKeeperLogs, Status: 204, Records: 3, BodyBytes: len(plain), WireBytes: len(plain), APIVersion: APIVersion,
 			ContentType: "application/json", ClientRequestID: "req-1"},
 		{Stream: StreamKeeperLogs, Status: 204, Records: 3, BodyBytes: len(plain), WireBytes: len(zipped), Gzip: true, APIVersion: APIVersion,
 			ContentType: "application/json"},
 	}
-	if got := s.Requests(); !reflect.DeepEqual(got, want) {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Requests:\n got %+v\nwant %+v", got, want)
 	}
 	tokens := s.TokenRequests()
