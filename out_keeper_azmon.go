@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/fluent/fluent-bit-go/output"
+	"github.com/keeper-azmon/keeper-azmon/internal/fluentbit"
 	"github.com/keeper-azmon/keeper-azmon/plugin"
 )
 
@@ -34,13 +35,14 @@ func FLBPluginRegister(def unsafe.Pointer) (rc int) {
 
 //export FLBPluginInit
 func FLBPluginInit(p unsafe.Pointer) (rc int) {
+	defer registry.Drain()
 	defer func() {
 		if v := recover(); v != nil {
 			plugin.Panic("FLBPluginInit", v)
 			rc = output.FLB_ERROR
 		}
 	}()
-	handle, err := registry.Open(properties{p})
+	handle, err := registry.Open(properties{p}, fluentbit.Host(p))
 	if err != nil {
 		return output.FLB_ERROR
 	}
@@ -54,6 +56,8 @@ func FLBPluginInit(p unsafe.Pointer) (rc int) {
 //
 //export FLBPluginFlushCtx
 func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (rc int) {
+	registry.Drain()
+	defer registry.Drain()
 	defer func() {
 		if v := recover(); v != nil {
 			plugin.Panic("FLBPluginFlushCtx", v)
@@ -63,7 +67,7 @@ func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (rc 
 	handle, ok := output.FLBPluginGetContext(ctx).(int)
 	in := registry.Get(handle)
 	if !ok || in == nil {
-		plugin.Panic("FLBPluginFlushCtx", "flush for an unknown or closed instance")
+		plugin.Stray("FLBPluginFlushCtx")
 		return output.FLB_RETRY
 	}
 	var chunk []byte
@@ -75,6 +79,7 @@ func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (rc 
 
 //export FLBPluginExitCtx
 func FLBPluginExitCtx(ctx unsafe.Pointer) (rc int) {
+	defer registry.Drain()
 	defer func() {
 		if v := recover(); v != nil {
 			plugin.Panic("FLBPluginExitCtx", v)
@@ -89,6 +94,7 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (rc int) {
 
 //export FLBPluginExit
 func FLBPluginExit() (rc int) {
+	defer registry.Drain()
 	defer func() {
 		if v := recover(); v != nil {
 			plugin.Panic("FLBPluginExit", v)

@@ -37,9 +37,13 @@ const (
 
 // Options are the parts of an Instance that do not come from properties.
 type Options struct {
-	ID        string        // names the instance in log lines, e.g. keeper_azmon.0
-	LogOutput io.Writer     // where log lines go (Fluent Bit's stderr)
+	ID        string        // names the instance in log lines and metrics, e.g. keeper_azmon.0
+	LogOutput io.Writer     // where log lines go, stamped, when LogSink is nil (stderr)
+	LogSink   LogSink       // the host's logger (Fluent Bit's), which stamps lines itself
 	LogLevel  slog.Level    // lowest level written
+	// Metrics is the registry the instance's series go to (Fluent Bit's
+	// metrics context); nil means none are kept.
+	Metrics Metrics
 	Summary   time.Duration // interval of the statistics line; 0 = every minute, <0 = never
 	// Getenv reads the environment for the configuration (workload
 	// identity's AZURE_* variables); nil means os.Getenv.
@@ -52,6 +56,7 @@ type Options struct {
 // (Fluent Bit `workers`).
 type Instance struct {
 	cfg      Config
+	metrics  *instanceMetrics // nil without a registry
 	conv     *convert.Converter
 	client   *azmon.Client
 	streams  []*azmon.Client // schema asim: a client per ASIM schema, by convert.ASIMSchema
@@ -93,9 +98,19 @@ func New(p Properties, opts Options) (*Instance, error) {
 		opts.UserAgent = "keeper-azmon/" + Version
 	}
 	log := NewLogger(opts.LogOutput, opts.ID, opts.LogLevel)
+	if opts.LogSink != nil {
+		log = NewSinkLogger(opts.LogSink, opts.ID, opts.LogLevel)
+	}
 	cfg, err := ParseConfigEnv(p, opts.Getenv)
 	if err != nil {
 		return nil, err
+	}
+	var metrics *instanceMetrics
+	if opts.Metrics != nil {
+		if metrics, err = newInstanceMetrics(opts.Metrics, opts.ID); err != nil {
+			return nil, err
+		}
+		cfg.Client.Observer = metrics
 	}
 	cfg.Client.Logger = log
 	cfg.Client.UserAgent = opts.UserAgent
@@ -115,6 +130,7 @@ func New(p Properties, opts Options) (*Instance, error) {
 	in := &Instance{
 		streams:  streams,
 		cfg:      cfg,
+		metrics:  metrics,
 		conv:     convert.New(cfg.Convert),
 		client:   client,
 		log:      log,
@@ -188,6 +204,12 @@ func (in *Instance) Deliver(chunk []byte, tag string) Report {
 	rep := Report{Records: recs.Len(), Size: recs.Size(), Skipped: res.Skipped}
 	if res.Skipped > 0 {
 		in.stats.dropped.Add(int64(res.Skipped))
+		// With schema asim a record that cannot be converted has no stream.
+		stream := ""
+		if len(in.streams) == 0 {
+			stream = in.cfg.Client.Endpoint.Stream
+		}
+		in.metrics.settled(stream, 0, res.Skipped, 0)
 		in.log.Error("records dropped: they cannot be converted", "tag", tag, "count", res.Skipped, "first", res.Problem)
 	}
 	if res.Truncated > 0 {
@@ -237,7 +259,9 @@ func (in *Instance) Deliver(chunk []byte, tag string) Report {
 // returns the streams it sent to.
 func (in *Instance) send(ctx context.Context, recs *convert.Records, done azmon.Progress) (azmon.Outcome, []string) {
 	if len(in.streams) == 0 {
-		return in.client.Send(ctx, recs, done), []string{in.cfg.Client.Endpoint.Stream}
+		out := in.client.Send(ctx, recs, done)
+		in.metrics.settled(in.cfg.Client.Endpoint.Stream, out.Accepted, out.Dropped, out.Bytes)
+		return out, []string{in.cfg.Client.Endpoint.Stream}
 	}
 	var total azmon.Outcome
 	var streams []string
@@ -254,6 +278,7 @@ func (in *Instance) send(ctx context.Context, recs *convert.Records, done azmon.
 		}
 		vdone := azmon.NewProgress(len(v.idx))
 		out := client.Send(ctx, v, vdone)
+		in.metrics.settled(in.cfg.ASIMStreams[s], out.Accepted, out.Dropped, out.Bytes)
 		streams = append(streams, in.cfg.ASIMStreams[s])
 		if total.FirstErr == nil {
 			total.FirstErr = out.FirstErr

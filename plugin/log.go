@@ -12,11 +12,68 @@ import (
 
 // NewLogger returns a logger that writes lines in Fluent Bit's own format,
 //
-//	[2025/01/23 01:31:11] [ warn] [output:keeper_azmon:keeper_azmon.0] message key=value
+//	[2025/01/23 01:31:11.123] [ warn] [output:keeper_azmon:keeper_azmon.0] message key=value
 //
 // at level and above, so that the plugin's lines read like the core's.
 func NewLogger(w io.Writer, instance string, level slog.Level) *slog.Logger {
-	return slog.New(&lineHandler{w: w, mu: new(sync.Mutex), level: level, prefix: "[output:" + Name + ":" + instance + "] "})
+	return newLogger(&stampedWriter{w: w}, instance, level)
+}
+
+// LogSink is a host's logger: it takes a line without time stamp or level
+// (the host adds both) at a level. Fluent Bit's flb_log_print is one.
+type LogSink interface {
+	Print(level slog.Level, line string)
+}
+
+// NewSinkLogger returns a logger whose lines, each prefixed
+// [output:keeper_azmon:<instance>], go to sink at level and above.
+func NewSinkLogger(sink LogSink, instance string, level slog.Level) *slog.Logger {
+	return newLogger(sinkWriter{sink}, instance, level)
+}
+
+func newLogger(out lineWriter, instance string, level slog.Level) *slog.Logger {
+	return slog.New(&lineHandler{out: out, level: level, prefix: "[output:" + Name + ":" + instance + "] "})
+}
+
+// lineWriter takes each finished line of a logger.
+type lineWriter interface {
+	writeLine(level slog.Level, t time.Time, line string) error
+}
+
+// stampedWriter writes lines with Fluent Bit's time stamp and level label.
+type stampedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *stampedWriter) writeLine(level slog.Level, t time.Time, line string) error {
+	var b strings.Builder
+	b.Grow(len(line) + 40)
+	b.WriteString(t.Format("[2006/01/02 15:04:05.000] "))
+	switch {
+	case level >= slog.LevelError:
+		b.WriteString("[error] ")
+	case level >= slog.LevelWarn:
+		b.WriteString("[ warn] ")
+	case level >= slog.LevelInfo:
+		b.WriteString("[ info] ")
+	default:
+		b.WriteString("[debug] ")
+	}
+	b.WriteString(line)
+	b.WriteByte('\n')
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := io.WriteString(s.w, b.String())
+	return err
+}
+
+// sinkWriter hands lines to a host's logger, which stamps them itself.
+type sinkWriter struct{ sink LogSink }
+
+func (s sinkWriter) writeLine(level slog.Level, _ time.Time, line string) error {
+	s.sink.Print(level, line)
+	return nil
 }
 
 // ParseLogLevel reads Fluent Bit's level names (off, error, warn, info, debug, trace).
@@ -37,8 +94,7 @@ func ParseLogLevel(s string) (slog.Level, error) {
 }
 
 type lineHandler struct {
-	w      io.Writer
-	mu     *sync.Mutex
+	out    lineWriter
 	level  slog.Level
 	prefix string
 	attrs  string
@@ -52,17 +108,6 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 	if t.IsZero() {
 		t = time.Now()
 	}
-	b.WriteString(t.Format("[2006/01/02 15:04:05] "))
-	switch {
-	case r.Level >= slog.LevelError:
-		b.WriteString("[error] ")
-	case r.Level >= slog.LevelWarn:
-		b.WriteString("[ warn] ")
-	case r.Level >= slog.LevelInfo:
-		b.WriteString("[ info] ")
-	default:
-		b.WriteString("[debug] ")
-	}
 	b.WriteString(h.prefix)
 	b.WriteString(r.Message)
 	b.WriteString(h.attrs)
@@ -70,11 +115,7 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 		appendAttr(&b, a)
 		return true
 	})
-	b.WriteByte('\n')
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	_, err := io.WriteString(h.w, b.String())
-	return err
+	return h.out.writeLine(r.Level, t, b.String())
 }
 
 func appendAttr(b *strings.Builder, a slog.Attr) {

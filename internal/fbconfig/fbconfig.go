@@ -601,16 +601,22 @@ func yamlKey(k string) string {
 
 // Output is one keeper_azmon output of a configuration.
 type Output struct {
-	Index   int    // among the keeper_azmon outputs, in file order
-	Name    string // Fluent Bit's instance name, keeper_azmon.N
+	Index int // among the keeper_azmon outputs, in file order
+	// ID is Fluent Bit's id of the instance: its place among all outputs,
+	// whatever their plugin, in file order.
+	ID int
+	// Name is Fluent Bit's name of the instance, the one its log lines and
+	// metrics carry: the alias when set, else keeper_azmon.<ID>.
+	Name    string
 	Section *Section
 }
 
-// Label names the output for messages: keeper_azmon.0 (alias x, match y).
+// Label names the output for messages: keeper_azmon.1 (match y), or
+// prod (keeper_azmon.1, match y) when it has an alias.
 func (o Output) Label() string {
 	var extra []string
-	if a := o.Section.InstanceProp("alias"); a != "" {
-		extra = append(extra, "alias "+a)
+	if id := Name(o.ID); id != o.Name {
+		extra = append(extra, id)
 	}
 	if m := o.Section.InstanceProp("match"); m != "" {
 		extra = append(extra, "match "+m)
@@ -652,23 +658,36 @@ func (o Output) UnsetVars() map[string][]string {
 	return m
 }
 
-// outputs returns the keeper_azmon outputs, numbered as Fluent Bit numbers
-// the instances of one plugin.
+// Name is Fluent Bit's name of a keeper_azmon instance without an alias.
+func Name(id int) string { return plugin.Name + "." + strconv.Itoa(id) }
+
+// Outputs returns the keeper_azmon outputs, named as Fluent Bit names the
+// instances: each output, whatever its plugin, takes the next id in file
+// order (flb_output_new), and an alias replaces the name.
 func (c *Config) Outputs() []Output {
 	var outs []Output
+	id := 0
 	for i := range c.Sections {
 		s := &c.Sections[i]
-		if s.Kind == "output" && strings.EqualFold(s.Get("name"), plugin.Name) {
-			n := len(outs)
-			outs = append(outs, Output{Index: n, Name: plugin.Name + "." + strconv.Itoa(n), Section: s})
+		if s.Kind != "output" {
+			continue
 		}
+		if strings.EqualFold(s.Get("name"), plugin.Name) {
+			name := s.InstanceProp("alias")
+			if name == "" {
+				name = Name(id)
+			}
+			outs = append(outs, Output{Index: len(outs), ID: id, Name: name, Section: s})
+		}
+		id++
 	}
 	return outs
 }
 
-// output picks the keeper_azmon output named by spec: its index (0, 1, ...),
-// its instance name (keeper_azmon.1) or its alias. An empty spec is fine
-// when there is exactly one.
+// Pick picks the keeper_azmon output named by spec: its index among the
+// keeper_azmon outputs (0, 1, ...), or any name Fluent Bit prints for it:
+// keeper_azmon.<id> or its alias. An empty spec is fine when there is
+// exactly one.
 func (c *Config) Pick(spec string) (Output, error) {
 	outs := c.Outputs()
 	if len(outs) == 0 {
@@ -698,15 +717,14 @@ func (c *Config) Pick(spec string) (Output, error) {
 		}
 		return Output{}, fmt.Errorf("%s has %d %s outputs; pick one with -output (index, name or alias): %s", c.Path, len(outs), plugin.Name, list())
 	}
-	idx := strings.TrimPrefix(strings.ToLower(spec), plugin.Name+".")
-	if n, err := strconv.Atoi(idx); err == nil {
+	if n, err := strconv.Atoi(spec); err == nil {
 		if n >= 0 && n < len(outs) {
 			return outs[n], nil
 		}
 		return Output{}, fmt.Errorf("-output %s: no such %s output; there are: %s", spec, plugin.Name, list())
 	}
 	for _, o := range outs {
-		if strings.EqualFold(o.Section.InstanceProp("alias"), spec) {
+		if strings.EqualFold(o.Name, spec) || strings.EqualFold(Name(o.ID), spec) {
 			return o, nil
 		}
 	}

@@ -16,15 +16,16 @@ func TestLoadFBConfig(t *testing.T) {
 	env := map[string]string{"SECRET": "from-env", "TENANT": "t-env", "DIR": "conf.d"}
 	getenv := func(k string) string { return env[k] }
 	tests := []struct {
-		name  string
-		files map[string]string // relative path -> content; the first key sorted is not special
-		main  string
-		cwd   string // working directory, relative to the test's directory ("" leaves it)
-		spec  string
-		want  map[string]string // expected properties (subset)
-		unset map[string][]string
-		label string
-		err   string // substring of the expected error
+		name    string
+		files   map[string]string // relative path -> content; the first key sorted is not special
+		main    string
+		cwd     string // working directory, relative to the test's directory ("" leaves it)
+		spec    string
+		want    map[string]string // expected properties (subset)
+		unset   map[string][]string
+		label   string
+		flbName string // Fluent Bit's name of the output picked
+		err     string // substring of the expected error
 	}{
 		{
 			name: "classic with comments and case-insensitive name",
@@ -72,8 +73,9 @@ func TestLoadFBConfig(t *testing.T) {
 				"etc/more/out.conf":       "[OUTPUT]\n    Name keeper_azmon\n    Alias sentinel\n    client_id inc\n",
 				"etc/conf.d/ignored.yaml": "not: read",
 			},
-			want:  map[string]string{"client_id": "inc", "alias": "sentinel"},
-			label: "keeper_azmon.0 (alias sentinel)",
+			want:    map[string]string{"client_id": "inc", "alias": "sentinel"},
+			label:   "sentinel (keeper_azmon.0)",
+			flbName: "sentinel",
 		},
 		{
 			name: "choose by index among several outputs",
@@ -89,8 +91,42 @@ func TestLoadFBConfig(t *testing.T) {
     Alias marketplace
     client_id second
 `},
-			want:  map[string]string{"client_id": "second"},
-			label: "keeper_azmon.1 (alias marketplace)",
+			want:    map[string]string{"client_id": "second"},
+			label:   "marketplace (keeper_azmon.2)",
+			flbName: "marketplace",
+		},
+		{
+			// Fluent Bit counts every output: with one before it, the first
+			// keeper_azmon output is keeper_azmon.1 in Fluent Bit's log.
+			name:    "choose by the name Fluent Bit prints, another output first",
+			main:    "fb.conf",
+			spec:    "keeper_azmon.1",
+			files:   map[string]string{"fb.conf": "[OUTPUT]\n    Name null\n[OUTPUT]\n    Name keeper_azmon\n    client_id first\n[OUTPUT]\n    Name keeper_azmon\n    client_id second\n"},
+			want:    map[string]string{"client_id": "first"},
+			label:   "keeper_azmon.1",
+			flbName: "keeper_azmon.1",
+		},
+		{
+			name:  "the id of another plugin's output picks nothing",
+			main:  "fb.conf",
+			spec:  "keeper_azmon.0",
+			files: map[string]string{"fb.conf": "[OUTPUT]\n    Name null\n[OUTPUT]\n    Name keeper_azmon\n[OUTPUT]\n    Name keeper_azmon\n"},
+			err:   "no keeper_azmon output has that index, name or alias",
+		},
+		{
+			name: "YAML outputs are counted the same way",
+			main: "fb.yaml",
+			spec: "keeper_azmon.2",
+			files: map[string]string{"fb.yaml": `pipeline:
+  outputs:
+    - name: stdout
+    - name: keeper_azmon
+      client_id: first
+    - name: keeper_azmon
+      client_id: second
+`},
+			want:    map[string]string{"client_id": "second"},
+			flbName: "keeper_azmon.2",
 		},
 		{
 			name:  "choose by instance name",
@@ -170,7 +206,7 @@ func TestLoadFBConfig(t *testing.T) {
 			spec:  "a2",
 			want:  map[string]string{"client_id": "first", "tenant_id": ""},
 			unset: map[string][]string{"tenant_id": {"NOPE"}},
-			label: "keeper_azmon.0 (alias a2, match m2)",
+			label: "a2 (keeper_azmon.0, match m2)",
 		},
 		{
 			name: "YAML duplicate keys: the first wins",
@@ -448,6 +484,9 @@ pipeline:
 			}
 			if tc.label != "" && out.Label() != tc.label {
 				t.Errorf("label %q, want %q", out.Label(), tc.label)
+			}
+			if tc.flbName != "" && out.Name != tc.flbName {
+				t.Errorf("name %q, want %q", out.Name, tc.flbName)
 			}
 		})
 	}
