@@ -37,14 +37,14 @@ const (
 
 // Options are the parts of an Instance that do not come from properties.
 type Options struct {
-	ID        string        // names the instance in log lines and metrics, e.g. keeper_azmon.0
-	LogOutput io.Writer     // where log lines go, stamped, when LogSink is nil (stderr)
-	LogSink   LogSink       // the host's logger (Fluent Bit's), which stamps lines itself
-	LogLevel  slog.Level    // lowest level written
+	ID        string     // names the instance in log lines and metrics, e.g. keeper_azmon.0
+	LogOutput io.Writer  // where log lines go, stamped, when LogSink is nil (stderr)
+	LogSink   LogSink    // the host's logger (Fluent Bit's), which stamps lines itself
+	LogLevel  slog.Level // lowest level written
 	// Metrics is the registry the instance's series go to (Fluent Bit's
 	// metrics context); nil means none are kept.
 	Metrics Metrics
-	Summary   time.Duration // interval of the statistics line; 0 = every minute, <0 = never
+	Summary time.Duration // interval of the statistics line; 0 = every minute, <0 = never
 	// Getenv reads the environment for the configuration (workload
 	// identity's AZURE_* variables); nil means os.Getenv.
 	Getenv func(string) string

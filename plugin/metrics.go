@@ -212,4 +212,3 @@ func (s memorySeries) Observe(v float64, values ...string) {
 	s.m.values[s.key("_count", values)]++
 	s.m.values[s.key("_sum", values)] += v
 }
-
