@@ -298,3 +298,48 @@ func sameValues(got, want map[string]float64) bool {
 	}
 	return true
 }
+
+// Where no Fluent Bit functions can be reached (the C host, a program that
+// embeds the plugin), the plugin logs to stderr in Fluent Bit's format,
+// under a name it counts itself, says once that it keeps no metrics, and
+// still quotes the request ids of a failed attempt.
+func TestFallbacksAndRequestIDsInTheCHost(t *testing.T) {
+	s, h := setup(t, azmontest.Options{})
+	mark := h.logMark()
+	h.mustInstance("a", props(s, streamKeeper))
+	h.mustInstance("b", props(s, streamKeeper))
+	s.Script(azmontest.Fault{Status: 403})
+	if rc := h.flush("b", "keeper.events", chunkV2(genEvents("ids", 3, 1))); rc != flbRetry {
+		t.Fatalf("flush: %s, want FLB_RETRY", rcName(rc))
+	}
+	h.syncLog()
+	log := h.logSince(mark)
+
+	stamped := regexp.MustCompile(`(?m)^\[\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{3}\] \[ ?(info|warn|error|debug)\] \[output:keeper_azmon:keeper_azmon\.[01]\] `)
+	for _, line := range nonEmptyLines(log) {
+		if strings.HasPrefix(line, "flbhost:") {
+			continue
+		}
+		if !stamped.MatchString(line) {
+			t.Errorf("line not in Fluent Bit 5's format with the instance name: %q", line)
+		}
+	}
+	for _, inst := range []string{"keeper_azmon.0", "keeper_azmon.1"} {
+		if n := strings.Count(log, "[output:keeper_azmon:"+inst+"] no metrics"); n != 1 {
+			t.Errorf("%s said %d times that it keeps no metrics, want once:\n%s", inst, n, log)
+		}
+	}
+	reqs := s.Requests()
+	if len(reqs) != 1 || reqs[0].Status != 403 {
+		t.Fatalf("emulator saw %+v, want one 403", reqs)
+	}
+	warn := ""
+	for _, line := range nonEmptyLines(log) {
+		if strings.Contains(line, "[ warn] [output:keeper_azmon:keeper_azmon.1] chunk not fully sent") {
+			warn = line
+		}
+	}
+	if !strings.Contains(warn, "x-ms-request-id="+reqs[0].RequestID) || !strings.Contains(warn, "x-ms-client-request-id="+reqs[0].ClientRequestID) || reqs[0].ClientRequestID == "" {
+		t.Errorf("the failed flush's line %q does not quote the ids of the attempt (%s, %s)", warn, reqs[0].RequestID, reqs[0].ClientRequestID)
+	}
+}
