@@ -622,7 +622,7 @@ func (c *Client) roundTrip(ctx context.Context, body []byte, token, clientID str
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("post to %s (x-ms-client-request-id %s): %w", c.cfg.Endpoint.Base, clientID, unwrapURLError(err))
+		return 0, &TransportError{Endpoint: c.cfg.Endpoint.Base, ClientRequestID: clientID, Err: unwrapURLError(err)}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 == 2 {

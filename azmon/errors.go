@@ -2,6 +2,7 @@ package azmon
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -162,6 +163,35 @@ func (e *StatusError) configProblem() bool {
 // no record is dropped for it.
 func (e *StatusError) dataProblem() bool {
 	return e.Status == 400 && e.Code != "" && !e.configProblem()
+}
+
+// TransportError is an attempt that got no answer: DNS, connection, TLS,
+// proxy or timeout. Err is what the network said.
+type TransportError struct {
+	Endpoint        string // the data collection endpoint posted to
+	ClientRequestID string // the x-ms-client-request-id the request carried
+	Err             error
+}
+
+func (e *TransportError) Error() string {
+	return fmt.Sprintf("post to %s (x-ms-client-request-id %s): %v", e.Endpoint, e.ClientRequestID, e.Err)
+}
+
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// RequestIDs returns the ids Azure support traces a failed ingestion by,
+// from an error of Send or a Drop's: the service's x-ms-request-id ("" when
+// no answer came) and the request's x-ms-client-request-id.
+func RequestIDs(err error) (requestID, clientRequestID string) {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.RequestID, se.ClientRequestID
+	}
+	var te *TransportError
+	if errors.As(err, &te) {
+		return "", te.ClientRequestID
+	}
+	return "", ""
 }
 
 // parseErrorBody reads {"error":{"code":..,"message":..}} bodies.

@@ -37,6 +37,9 @@ type checkReport struct {
 	Steps    []checkStep `json:"steps"`
 	Status   int         `json:"status,omitempty"`
 	Code     string      `json:"code,omitempty"`
+	// The ids Azure support traces a failed ingestion by.
+	RequestID       string `json:"request_id,omitempty"`
+	ClientRequestID string `json:"client_request_id,omitempty"`
 
 	Auth      string `json:"auth,omitempty"`
 	Authority string `json:"authority,omitempty"`
@@ -221,6 +224,10 @@ func (a *app) runCheck(ctx context.Context, file, spec string, logw io.Writer) *
 	}
 	d := diagnose(err, res.Drops, t)
 	r.Said, r.Status, r.Code = d.Said, d.Status, d.Code
+	r.RequestID, r.ClientRequestID = azmon.RequestIDs(err)
+	if r.ClientRequestID == "" && len(res.Drops) > 0 {
+		r.RequestID, r.ClientRequestID = azmon.RequestIDs(res.Drops[0].Err)
+	}
 	switch {
 	case d.Exit == exitNetwork:
 		r.SaidBy = "The error"
@@ -351,6 +358,13 @@ func (r *checkReport) print(w io.Writer) {
 	fmt.Fprintf(w, "FAILED (exit %d, %s): %s.\n", r.Exit, r.Stage, r.Problem)
 	if r.Said != "" {
 		fmt.Fprintf(w, "  %s: %s\n", r.SaidBy, r.Said)
+	}
+	if r.ClientRequestID != "" {
+		ids := "x-ms-client-request-id " + r.ClientRequestID
+		if r.RequestID != "" {
+			ids = "x-ms-request-id " + r.RequestID + ", " + ids
+		}
+		fmt.Fprintf(w, "  For Azure support: %s.\n", ids)
 	}
 	if len(r.Advice) > 0 {
 		fmt.Fprintln(w, "  What to do:")

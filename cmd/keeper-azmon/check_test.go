@@ -213,6 +213,18 @@ func TestCheck(t *testing.T) {
 					t.Errorf("output lacks %q:\n%s", w, r.stdout)
 				}
 			}
+			// A refused ingestion quotes the ids of the service's last
+			// answer, for Azure support.
+			if reqs := s.Requests(); tc.exit == exitRefused && len(reqs) > 0 {
+				last := reqs[len(reqs)-1]
+				want := "For Azure support: x-ms-request-id " + last.RequestID + ", x-ms-client-request-id " + last.ClientRequestID + "."
+				if last.RequestID == "" || !strings.Contains(r.stdout, want) {
+					t.Errorf("output lacks %q:\n%s", want, r.stdout)
+				}
+			}
+			if tc.exit == exitNetwork && strings.Contains(tc.name, "connection refused") && !strings.Contains(r.stdout, "For Azure support: x-ms-client-request-id ") {
+				t.Errorf("a request that got no answer should still quote its client id:\n%s", r.stdout)
+			}
 			noSecret(t, r, s.Opts.ClientSecret)
 			noSecret(t, r, props["client_secret"])
 			n := 0
