@@ -67,8 +67,8 @@ func TestMetricsMatchWhatTheServiceSaw(t *testing.T) {
 	want := map[string]float64{
 		series(MetricRecords, "name", name, "stream", azmontest.StreamKeeperLogs, "result", ResultAccepted): float64(s.RowCount(azmontest.StreamKeeperLogs)),
 		series(MetricRecords, "name", name, "stream", azmontest.StreamKeeperLogs, "result", ResultDropped):  1,
-		series(MetricBytes, "name", name, "kind", KindWire):                                                  float64(wire),
-		series(MetricTokenRequests, "name", name, "result", ResultOK):                                        1,
+		series(MetricBytes, "name", name, "kind", KindWire):                                                 float64(wire),
+		series(MetricTokenRequests, "name", name, "result", ResultOK):                                       1,
 	}
 	total := 0
 	for st, n := range byStatus {
