@@ -32,15 +32,16 @@ import (
 func TestOperatorViewInFluentBit(t *testing.T) {
 	for _, tc := range []struct {
 		alias, name string
+		logLevel    string // the output's own log_level; the service's is info
 	}{
-		{"", "keeper_azmon.1"}, // the null output before it is .0
-		{"keeper_prod", "keeper_prod"},
+		{"", "keeper_azmon.1", ""}, // the null output before it is .0
+		{"keeper_prod", "keeper_prod", "debug"},
 	} {
-		t.Run(tc.name, func(t *testing.T) { runOperatorView(t, tc.alias, tc.name) })
+		t.Run(tc.name, func(t *testing.T) { runOperatorView(t, tc.alias, tc.name, tc.logLevel) })
 	}
 }
 
-func runOperatorView(t *testing.T, alias, name string) {
+func runOperatorView(t *testing.T, alias, name, logLevel string) {
 	bin := fluentBit(t)
 	_, plugin := hostPaths(t)
 	s := azmontest.NewServer(azmontest.Options{})
@@ -51,6 +52,9 @@ func runOperatorView(t *testing.T, alias, name string) {
 	aliasLine := ""
 	if alias != "" {
 		aliasLine = "    alias          " + alias + "\n"
+	}
+	if logLevel != "" {
+		aliasLine += "    log_level      " + logLevel + "\n"
 	}
 	conf := testkit.WriteFile(t, dir, "fluent-bit.conf", fmt.Sprintf(`[SERVICE]
     flush          1
@@ -216,13 +220,16 @@ func runOperatorView(t *testing.T, alias, name string) {
 	prefix := "[output:keeper_azmon:" + name + "] "
 	// Fluent Bit 5 stamps lines with milliseconds; its logger wrote ours.
 	stamped := regexp.MustCompile(`^\[\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(\.\d{3})?\] \[ ?(info|warn|error|debug)\] `)
-	var failed, split, dropped, started, stoppedLine bool
+	var failed, split, dropped, started, stoppedLine, debug bool
 	for _, line := range strings.Split(string(logText), "\n") {
 		if !strings.Contains(line, prefix) {
 			continue
 		}
 		if !stamped.MatchString(line) {
 			t.Errorf("line not in Fluent Bit's format: %q", line)
+		}
+		if strings.Contains(line, "[debug] "+prefix) {
+			debug = true
 		}
 		switch {
 		case strings.Contains(line, prefix+"started "):
@@ -255,6 +262,10 @@ func runOperatorView(t *testing.T, alias, name string) {
 		if !ok {
 			t.Errorf("the log file has no %s line under %s", what, prefix)
 		}
+	}
+	// The level is the one Fluent Bit resolved for the instance.
+	if wantDebug := logLevel == "debug"; debug != wantDebug {
+		t.Errorf("debug lines under %s: %v, want %v (output log_level %q, service info)", prefix, debug, wantDebug, logLevel)
 	}
 	if strings.Contains(stderr.String(), "[output:keeper_azmon:") {
 		t.Errorf("plugin lines on stderr, not in the log file:\n%s", stderr.String())
