@@ -13,11 +13,17 @@ import (
 // HTTPS on loopback to the emulator, which checks token, size and gzip but
 // does not decode the JSON (CountOnly), so that the numbers are mostly the
 // plugin's. It still runs on the same two cores. MB/s counts the JSON
-// delivered.
+// delivered. The metrics case counts every request and flush into a
+// registry, as in Fluent Bit: its cost is per request, not per record.
 func BenchmarkFlush(b *testing.B) {
+	b.Run("no-metrics", func(b *testing.B) { benchFlush(b, nil) })
+	b.Run("metrics", func(b *testing.B) { benchFlush(b, &MemoryMetrics{}) })
+}
+
+func benchFlush(b *testing.B, m Metrics) {
 	s := azmontest.NewServer(azmontest.Options{CountOnly: true})
 	defer s.Close()
-	in, err := New(emulatorProps(s, "Custom-KeeperLogs_CL", "timeout", "60s"), Options{LogOutput: io.Discard, LogLevel: slog.LevelError, Summary: -1})
+	in, err := New(emulatorProps(s, "Custom-KeeperLogs_CL", "timeout", "60s"), Options{LogOutput: io.Discard, LogLevel: slog.LevelError, Summary: -1, Metrics: m})
 	if err != nil {
 		b.Fatal(err)
 	}
