@@ -189,9 +189,11 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, url: cfg.Endpoint.URL(), http: hc, log: cfg.Logger, gzips: make(chan *gzip.Writer, cfg.MaxConcurrency)}
 	creds := cfg.Credentials
+	watch := &transportWatch{next: hc}
 	c.tokens = newTokenSource(creds.TokenScope(), c.log, cfg.Observer, func() (azcore.TokenCredential, error) {
-		return newCredential(creds, hc)
+		return newCredential(creds, watch)
 	})
+	c.tokens.watch = watch
 	// Build the credential once now so that its configuration errors
 	// surface at start-up rather than at the first flush.
 	cred, err := c.tokens.newCred()
@@ -350,18 +352,7 @@ func (c *Client) Send(ctx context.Context, recs Records, done Progress) Outcome 
 // needsOperator reports an error that no retry within this Send can fix
 // and that every other request would meet too: a refused token or role, a
 // wrong endpoint or stream.
-func needsOperator(err error) bool {
-	var te *TokenError
-	if errors.As(err, &te) {
-		// A refresh cut short by a deadline says nothing about the others.
-		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
-	}
-	var se *StatusError
-	if errors.As(err, &se) {
-		return se.Status == 401 || se.Status == 403 || se.Status == 404 || se.configProblem()
-	}
-	return false
-}
+func needsOperator(err error) bool { return Explain(err).Shared }
 
 // summarize makes one error of the failed requests of a Send.
 func summarize(errs []error, requests, skipped int) error {
@@ -439,7 +430,7 @@ func (s *sender) deliver(ctx context.Context, idx []int, split bool) error {
 		return nil
 	}
 	var se *StatusError
-	if errors.As(err, &se) && (se.Status == 413 || se.dataProblem()) {
+	if Explain(err).Action == Split && errors.As(err, &se) {
 		if len(idx) == 1 {
 			s.done[idx[0]] = true
 			s.drops = append(s.drops, Drop{Record: idx[0], Bytes: len(s.recs.Record(idx[0])), Reason: "rejected by the service: " + se.Error(), Err: se})
@@ -464,10 +455,10 @@ type tries struct {
 }
 
 // attempts is the retry step, apart from what a request carries: it posts
-// body, under one x-ms-client-request-id, until it is accepted, or until an answer that a retry cannot change
-// (413 and invalid data included: the caller splits), waiting between
-// attempts as retryWait says, within ctx's deadline, and refreshing the
-// token once on a 401.
+// body, under one x-ms-client-request-id, until it is accepted or until
+// Explain says a retry cannot change the answer (Split included: the caller
+// splits), waiting between attempts as retryWait says, within ctx's
+// deadline, and getting a new token once when Explain says Reauth.
 func (c *Client) attempts(ctx context.Context, body []byte, t *tries) error {
 	refreshed := false
 	// One id for the request across its retries, as azcore's request-id
@@ -488,10 +479,7 @@ func (c *Client) attempts(ctx context.Context, body []byte, t *tries) error {
 		if t.first == nil {
 			t.first = err
 		}
-		switch {
-		case se != nil && (se.Status == 413 || se.dataProblem()):
-			return err
-		case se != nil && se.Status == 401 && !refreshed:
+		if Explain(err).Action == Reauth && !refreshed {
 			refreshed = true
 			c.tokens.Invalidate(token)
 			t.retries++
@@ -511,29 +499,16 @@ func (c *Client) attempts(ctx context.Context, body []byte, t *tries) error {
 	}
 }
 
-// retryWait says whether err is worth another try within the same Send and
-// how long to wait first: Retry-After when the service sets it, else an
-// exponential backoff with jitter.
+// retryWait says whether err is worth another try within the same Send
+// (Explain's Retry) and how long to wait first: Retry-After when the
+// service sets it, else an exponential backoff with jitter.
 func retryWait(err error, attempt int) (time.Duration, bool) {
-	if attempt >= maxAttempts {
+	if attempt >= maxAttempts || Explain(err).Action != Retry {
 		return 0, false
 	}
 	var se *StatusError
-	if errors.As(err, &se) {
-		switch {
-		case se.Status == 408, se.Status == 429, se.Status >= 500:
-		default:
-			return 0, false // 401 after a refresh, 403, 404, config 400: needs an operator
-		}
-		if se.RetryAfter > 0 {
-			return se.RetryAfter, true
-		}
-	} else if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return 0, false
-	} else if te := (*TokenError)(nil); errors.As(err, &te) && findAADSTS(te.Err.Error()) != "" {
-		return 0, false // Entra ID said no: a wrong secret stays wrong
-	} else if ve := (*tls.CertificateVerificationError)(nil); errors.As(err, &ve) {
-		return 0, false // an untrusted certificate stays untrusted: ca_file
+	if errors.As(err, &se) && se.RetryAfter > 0 {
+		return se.RetryAfter, true
 	}
 	base := 250 * time.Millisecond << (attempt - 1)
 	return base/2 + rand.N(base), true

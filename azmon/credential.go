@@ -3,7 +3,6 @@ package azmon
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 
@@ -147,7 +146,7 @@ func (c Credentials) Validate() error {
 // newCredential builds the azidentity credential for the mode. Each call
 // returns a credential with an empty token cache and reads secret files
 // again.
-func newCredential(c Credentials, transport *http.Client) (azcore.TokenCredential, error) {
+func newCredential(c Credentials, transport policy.Transporter) (azcore.TokenCredential, error) {
 	opts := azcore.ClientOptions{
 		Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: c.Authority()},
 		Transport: transport,

@@ -4,66 +4,142 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 )
 
-// TokenError is a failure to get a token from Entra ID.
+// TokenError is a failure to get a token from Entra ID (or the identity
+// endpoint of a managed identity).
 type TokenError struct {
 	Scope string
-	Err   error
+	Err   error // what the credential said
+	// Network is the failure of the credential's last HTTP call, when it
+	// got no answer: azidentity reports such failures only as text.
+	Network error
 }
 
 func (e *TokenError) Error() string {
-	msg := e.Err.Error()
-	if code := findAADSTS(msg); code != "" {
-		hint := aadstsHint(code)
-		if hint != "" {
-			return fmt.Sprintf("token for scope %s: %s (%s): %s", e.Scope, code, hint, firstLine(msg))
+	if code := e.Code(); code != "" {
+		if hint := EntraHint(code); hint != "" {
+			return fmt.Sprintf("token for scope %s: %s (%s): %s", e.Scope, code, hint, firstLine(e.Err.Error()))
 		}
-		return fmt.Sprintf("token for scope %s: %s: %s", e.Scope, code, firstLine(msg))
+		return fmt.Sprintf("token for scope %s: %s: %s", e.Scope, code, firstLine(e.Err.Error()))
 	}
-	return fmt.Sprintf("token for scope %s: %s", e.Scope, firstLine(msg))
+	return fmt.Sprintf("token for scope %s: %s", e.Scope, firstLine(e.Err.Error()))
 }
 
-func (e *TokenError) Unwrap() error { return e.Err }
-
-// Code is the Entra ID error code (AADSTSnnnn) in the error, or "" when
-// Entra ID did not answer with one (a network failure, say).
-func (e *TokenError) Code() string { return findAADSTS(e.Err.Error()) }
-
-// findAADSTS returns the first AADSTS error code in s, or "".
-func findAADSTS(s string) string {
-	i := strings.Index(s, "AADSTS")
-	if i < 0 {
-		return ""
+// Unwrap returns the credential's error and the network failure, if any.
+func (e *TokenError) Unwrap() []error {
+	if e.Network != nil {
+		return []error{e.Err, e.Network}
 	}
-	j := i + len("AADSTS")
-	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-		j++
-	}
-	if j == i+len("AADSTS") {
-		return ""
-	}
-	return s[i:j]
+	return []error{e.Err}
 }
 
-// aadstsHint explains the Entra ID errors an operator of this plugin meets.
-func aadstsHint(code string) string {
+// entraAnswer is the body of an Entra ID error answer.
+type entraAnswer struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+	Codes       []int  `json:"error_codes"`
+}
+
+// answer reads Entra's error answer from the response azidentity keeps.
+func (e *TokenError) answer() (entraAnswer, bool) {
+	var afe *azidentity.AuthenticationFailedError
+	if !errors.As(e.Err, &afe) || afe.RawResponse == nil {
+		return entraAnswer{}, false
+	}
+	body, err := runtime.Payload(afe.RawResponse)
+	var a entraAnswer
+	if err != nil || json.Unmarshal(body, &a) != nil {
+		return entraAnswer{}, false
+	}
+	return a, true
+}
+
+// Code is the Entra ID error code of the answer (AADSTSnnnn, from its
+// error_codes), or "" when Entra ID did not answer with one (a network
+// failure, an identity endpoint).
+func (e *TokenError) Code() string {
+	if a, ok := e.answer(); ok && len(a.Codes) > 0 {
+		return "AADSTS" + strconv.Itoa(a.Codes[0])
+	}
+	return ""
+}
+
+// Description is what Entra ID (or the identity endpoint) said, from its
+// answer's error_description, or "" without one.
+func (e *TokenError) Description() string {
+	if a, ok := e.answer(); ok {
+		return firstLine(a.Description)
+	}
+	return ""
+}
+
+// EntraReason is what an Entra ID error code means for this plugin's
+// configuration.
+type EntraReason int
+
+// The reasons EntraReasonOf tells apart.
+const (
+	EntraOther                 EntraReason = iota // a code no rule names
+	EntraSecretInvalid                            // the client secret is wrong (often its Secret ID)
+	EntraSecretExpired                            // the client secret has expired
+	EntraAppNotFound                              // client_id is not an app of the tenant
+	EntraTenantNotFound                           // tenant_id is unknown (or in another cloud)
+	EntraResourceNotFound                         // the scope names no resource of this cloud
+	EntraNoCredential                             // the request carried no credential
+	EntraAssertionRefused                         // a certificate or federated token was refused
+	EntraNoFederatedCredential                    // no federated credential matches the token
+)
+
+// EntraReasonOf is the one table of the Entra ID codes an operator of this
+// plugin meets.
+func EntraReasonOf(code string) EntraReason {
 	switch code {
 	case "AADSTS7000215":
-		return "invalid client secret: use the secret's Value, not its Secret ID"
+		return EntraSecretInvalid
 	case "AADSTS7000222":
-		return "the client secret has expired: create a new one"
+		return EntraSecretExpired
 	case "AADSTS700016":
-		return "application (client) ID not found in this tenant"
+		return EntraAppNotFound
 	case "AADSTS90002", "AADSTS900023":
-		return "tenant not found: check tenant_id"
-	case "AADSTS500011":
-		return "resource not found: check cloud / scope"
-	case "AADSTS700027", "AADSTS700024":
-		return "client assertion rejected: check the certificate or federated token"
+		return EntraTenantNotFound
+	case "AADSTS500011", "AADSTS70011":
+		return EntraResourceNotFound
+	case "AADSTS7000218":
+		return EntraNoCredential
+	case "AADSTS700027", "AADSTS700024", "AADSTS700021", "AADSTS50027":
+		return EntraAssertionRefused
 	case "AADSTS70021":
+		return EntraNoFederatedCredential
+	}
+	return EntraOther
+}
+
+// EntraHint explains an Entra ID error code in a few words, "" for one no
+// rule names.
+func EntraHint(code string) string {
+	switch EntraReasonOf(code) {
+	case EntraSecretInvalid:
+		return "invalid client secret: use the secret's Value, not its Secret ID"
+	case EntraSecretExpired:
+		return "the client secret has expired: create a new one"
+	case EntraAppNotFound:
+		return "application (client) ID not found in this tenant"
+	case EntraTenantNotFound:
+		return "tenant not found: check tenant_id"
+	case EntraResourceNotFound:
+		return "resource not found: check cloud / scope"
+	case EntraNoCredential:
+		return "no credential was sent: set client_secret or a certificate"
+	case EntraAssertionRefused:
+		return "client assertion rejected: check the certificate or federated token"
+	case EntraNoFederatedCredential:
 		return "no federated credential matches this token's issuer and subject"
 	}
 	return ""
@@ -121,49 +197,8 @@ func (e *StatusError) Error() string {
 	return s
 }
 
-// hint tells an operator what usually fixes the error.
-func (e *StatusError) hint() string {
-	switch {
-	case e.Status/100 == 3:
-		return "the endpoint redirects: check the host in endpoint_url, and any proxy or captive portal on the way"
-	case e.Status == 401:
-		return "the token was refused: check tenant_id, cloud and scope"
-	case e.Status == 403:
-		return "assign the role Monitoring Metrics Publisher on the DCR to the app, then allow up to 30 minutes to propagate"
-	case e.Status == 404:
-		return "check the data collection endpoint and the DCR immutable id"
-	case e.Status == 413:
-		return "request over 1 MiB"
-	case e.Status == 429:
-		return "throttled by the service"
-	case e.configProblem():
-		return "the DCR does not accept this request: check stream_name (Custom-<table>) and that the DCR declares it"
-	}
-	return ""
-}
-
-// configProblem reports a 400 that no record can cause: a stream the DCR
-// does not declare, a bad api-version, a malformed URL.
-func (e *StatusError) configProblem() bool {
-	if e.Status != 400 {
-		return false
-	}
-	c := strings.ToLower(e.Code)
-	for _, k := range []string{"stream", "apiversion", "api-version", "datacollectionrule", "dcr", "endpoint", "uri", "url"} {
-		if strings.Contains(c, k) {
-			return true
-		}
-	}
-	return false
-}
-
-// dataProblem reports a 400 that the records themselves may cause: the
-// service named an error that is not about the configuration. A 400 with
-// no service code (from a proxy, say) is not taken as bad data, so that
-// no record is dropped for it.
-func (e *StatusError) dataProblem() bool {
-	return e.Status == 400 && e.Code != "" && !e.configProblem()
-}
+// hint tells an operator what usually fixes the error (Explain's table).
+func (e *StatusError) hint() string { return explainStatus(e.Status, e.Code).Hint }
 
 // TransportError is an attempt that got no answer: DNS, connection, TLS,
 // proxy or timeout. Err is what the network said.

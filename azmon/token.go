@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ const refreshAhead = 5 * time.Minute
 // expiry, one refresh at a time however many requests find it stale.
 type tokenSource struct {
 	newCred func() (azcore.TokenCredential, error)
+	watch   *transportWatch // the credentials' HTTP calls, for the failure of one that got no answer
 	scope   string
 	log     *slog.Logger
 	obs     Observer
@@ -150,12 +152,57 @@ func (t *tokenSource) fetch(ctx context.Context, cred azcore.TokenCredential) (a
 		cred = t.cred
 		t.mu.Unlock()
 	}
+	t.watch.reset()
 	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{t.scope}})
 	t.obs.Token(err)
 	if err != nil {
-		return azcore.AccessToken{}, &TokenError{Scope: t.scope, Err: err}
+		return azcore.AccessToken{}, &TokenError{Scope: t.scope, Err: err, Network: t.watch.failure()}
 	}
 	return tok, nil
+}
+
+// transportWatch is the credentials' HTTP transport: it keeps the error of
+// the last call that got no answer, as a value. azidentity passes such a
+// failure on only as text; with it a token failure can be told apart by
+// type (DNS, TLS, timeout) like an ingestion failure. Token refreshes run
+// one at a time, so the last failure belongs to the refresh under way. A
+// nil *transportWatch keeps nothing.
+type transportWatch struct {
+	next policy.Transporter
+	mu   sync.Mutex
+	last error
+}
+
+// Do implements policy.Transporter.
+func (w *transportWatch) Do(req *http.Request) (*http.Response, error) {
+	resp, err := w.next.Do(req)
+	if err != nil {
+		w.mu.Lock()
+		w.last = err
+		w.mu.Unlock()
+	}
+	return resp, err
+}
+
+func (w *transportWatch) reset() {
+	if w != nil {
+		w.mu.Lock()
+		w.last = nil
+		w.mu.Unlock()
+	}
+}
+
+// failure is the error of the last call without an answer since reset.
+func (w *transportWatch) failure() error {
+	if w == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.last == nil {
+		return nil
+	}
+	return unwrapURLError(w.last)
 }
 
 // Invalidate forgets token (after the service refused it with 401) so that

@@ -1,9 +1,13 @@
 package azmon
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +15,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 )
 
 // fakeCred hands out numbered tokens, slowly enough that concurrent callers
@@ -29,9 +34,19 @@ func (f *fakeCred) GetToken(ctx context.Context, _ policy.TokenRequestOptions) (
 		<-f.release
 	}
 	if f.fail.Load() {
-		return azcore.AccessToken{}, errors.New("AADSTS7000215: Invalid client secret provided")
+		return azcore.AccessToken{}, entraError(7000215, "AADSTS7000215: Invalid client secret provided")
 	}
 	return azcore.AccessToken{Token: "tok-" + string(rune('0'+n)), ExpiresOn: f.now().Add(f.lifetime)}, nil
+}
+
+// entraError is the error azidentity returns for an Entra ID answer: an
+// AuthenticationFailedError with the response, whose body says the code.
+func entraError(code int, description string) error {
+	body, _ := json.Marshal(map[string]any{"error": "invalid_client", "error_description": description, "error_codes": []int{code}})
+	return &azidentity.AuthenticationFailedError{RawResponse: &http.Response{
+		StatusCode: 401, Status: "401 Unauthorized", Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(bytes.NewReader(body)),
+	}}
 }
 
 func TestTokenSourceOneRefreshForManyCallers(t *testing.T) {

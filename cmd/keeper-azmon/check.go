@@ -215,10 +215,10 @@ func (a *app) runCheck(ctx context.Context, file, spec string, logw io.Writer) *
 		return r
 	}
 	err = res.Err
-	if first := res.FirstErr; err != nil && first != nil && netKind(err) == "timeout" {
+	if first := res.FirstErr; err != nil && first != nil && azmon.NetworkKind(err) == azmon.NetTimeout {
 		// An earlier attempt said more than "no answer in time".
 		var te *azmon.TokenError
-		if errors.As(first, &te) || netKind(first) != "" {
+		if errors.As(first, &te) || azmon.NetworkKind(first) != azmon.NetNone {
 			err = first
 		}
 	}

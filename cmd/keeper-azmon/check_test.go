@@ -1,15 +1,22 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/keeper-azmon/keeper-azmon/azmon"
 	"github.com/keeper-azmon/keeper-azmon/azmon/azmontest"
 	"github.com/keeper-azmon/keeper-azmon/internal/sourcetest"
@@ -318,7 +325,16 @@ func TestDiagnose(t *testing.T) {
 	tg := target{Auth: azmon.AuthClientSecret, TenantID: "t", ClientID: "c", Authority: "https://login.microsoftonline.com/",
 		Scope: "https://monitor.azure.com/.default", Cloud: "public", Base: "https://dce.eastus-1.ingest.monitor.azure.com",
 		DCRID: "dcr-1", Stream: "Custom-KeeperLogs_CL", Timeout: 30 * time.Second, SampleLen: 300}
-	dnsErr := errors.New("post to https://dce.eastus-1.ingest.monitor.azure.com: dial tcp: lookup dce.eastus-1.ingest.monitor.azure.com: no such host")
+	// The errors as the client returns them: typed, as the network and
+	// azidentity give them.
+	lookup := func(host string) error {
+		return &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}}
+	}
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	dnsErr := &azmon.TransportError{Endpoint: "https://dce.eastus-1.ingest.monitor.azure.com", ClientRequestID: "c1", Err: lookup("dce.eastus-1.ingest.monitor.azure.com")}
+	noAnswer := func(text string, network error) *azmon.TokenError {
+		return &azmon.TokenError{Scope: "s", Err: errors.New(text), Network: network}
+	}
 	tests := []struct {
 		name  string
 		err   error
@@ -331,12 +347,12 @@ func TestDiagnose(t *testing.T) {
 		{"503", &azmon.StatusError{Status: 503}, nil, exitRefused, "ingestion", []string{"transient", "Azure status"}},
 		{"401 expired", &azmon.StatusError{Status: 401, Code: "TokenExpired"}, nil, exitRefused, "ingestion", []string{"clock"}},
 		{"400 api-version", &azmon.StatusError{Status: 400, Code: "InvalidApiVersionParameter"}, nil, exitRefused, "ingestion", []string{"api-version=2023-01-01"}},
-		{"timeout", errors.Join(errors.New("post to https://dce: context deadline exceeded")), nil, exitNetwork, "ingestion", []string{"no answer", "30s", "proxy"}},
+		{"timeout", &azmon.TransportError{Endpoint: "https://dce", Err: context.DeadlineExceeded}, nil, exitNetwork, "ingestion", []string{"no answer", "30s", "proxy"}},
 		{"dns", dnsErr, nil, exitNetwork, "ingestion", []string{"cannot resolve", "DNS", "Private Link"}},
-		{"token dns", &azmon.TokenError{Scope: "s", Err: errors.New(`Get "https://login.microsoftonline.com/t/v2.0/.well-known/openid-configuration": dial tcp: lookup login.microsoftonline.com: no such host`)}, nil, exitNetwork, "token", []string{"cannot resolve login.microsoftonline.com", "authority_host", "cloud (now public", "DNS", "!Private Link", "!DCE", "!endpoint"}},
-		{"token network", &azmon.TokenError{Scope: "s", Err: errors.New(`Get "https://login.microsoftonline.com/t/v2.0/.well-known/openid-configuration": dial tcp: connect: connection refused`)}, nil, exitNetwork, "token", []string{"Entra ID at login.microsoftonline.com", "firewall"}},
-		{"token expired secret", &azmon.TokenError{Scope: "s", Err: errors.New(`"error_description": "AADSTS7000222: The provided client secret keys are expired.\r\nTrace ID: x"`)}, nil, exitToken, "token", []string{"expired", "new client secret"}},
-		{"token unknown code", &azmon.TokenError{Scope: "s", Err: errors.New("AADSTS123456: something")}, nil, exitToken, "token", []string{"error?code=123456"}},
+		{"token dns", noAnswer(`Get "https://login.microsoftonline.com/t/v2.0/.well-known/openid-configuration": dial tcp: lookup login.microsoftonline.com: no such host`, lookup("login.microsoftonline.com")), nil, exitNetwork, "token", []string{"cannot resolve login.microsoftonline.com", "authority_host", "cloud (now public", "DNS", "!Private Link", "!DCE", "!endpoint"}},
+		{"token network", noAnswer(`Get "https://login.microsoftonline.com/t/v2.0/.well-known/openid-configuration": dial tcp: connect: connection refused`, refused), nil, exitNetwork, "token", []string{"Entra ID at login.microsoftonline.com", "firewall"}},
+		{"token expired secret", &azmon.TokenError{Scope: "s", Err: entraError(7000222, "AADSTS7000222: The provided client secret keys are expired.\r\nTrace ID: x")}, nil, exitToken, "token", []string{"expired", "new client secret"}},
+		{"token unknown code", &azmon.TokenError{Scope: "s", Err: entraError(123456, "AADSTS123456: something")}, nil, exitToken, "token", []string{"error?code=123456"}},
 		{"drop 413", nil, []azmon.Drop{{Reason: "rejected by the service: status 413 ContentLengthLimitExceeded: too big", Err: &azmon.StatusError{Status: 413, Code: "ContentLengthLimitExceeded", Message: "too big"}}}, exitRefused, "ingestion", []string{"413", "300 bytes", "proxy"}},
 		{"drop 400", nil, []azmon.Drop{{Reason: "rejected by the service: status 400 InvalidContent: bad", Err: &azmon.StatusError{Status: 400, Code: "InvalidContent", Message: "bad"}}}, exitRefused, "ingestion", []string{"invalid data"}},
 		{"drop too large", nil, []azmon.Drop{{Reason: "record of 2000 bytes is larger than max_request_bytes (1024) on its own", Err: &azmon.TooLargeError{Bytes: 2000, Limit: 1024}}}, exitRefused, "ingestion", []string{"max_request_bytes"}},
@@ -366,7 +382,7 @@ func TestDiagnose(t *testing.T) {
 	// does not resolve.
 	mi := tg
 	mi.Auth, mi.Authority = azmon.AuthManagedIdentity, "the managed identity endpoint (IMDS 169.254.169.254, or IDENTITY_ENDPOINT)"
-	d := diagnose(&azmon.TokenError{Scope: "s", Err: errors.New(`Get "http://identity.example:8081/msi/token": dial tcp: lookup identity.example: no such host`)}, nil, mi)
+	d := diagnose(noAnswer(`Get "http://identity.example:8081/msi/token": dial tcp: lookup identity.example: no such host`, lookup("identity.example")), nil, mi)
 	if advice := d.Problem + " " + strings.Join(d.Advice, " "); d.Stage != "token" || !strings.Contains(advice, "IDENTITY_ENDPOINT") || strings.Contains(advice, "authority_host") || strings.Contains(advice, "Private Link") {
 		t.Errorf("managed identity DNS: stage %s, %s", d.Stage, advice)
 	}
@@ -374,14 +390,24 @@ func TestDiagnose(t *testing.T) {
 		err  error
 		want int
 	}{
-		{&azmon.TokenError{Scope: "s", Err: errors.New("AADSTS7000215: Invalid client secret provided.")}, exitToken},
+		{&azmon.TokenError{Scope: "s", Err: entraError(7000215, "AADSTS7000215: Invalid client secret provided.")}, exitToken},
+		{noAnswer("connection refused", refused), exitNetwork},
 		{fmt.Errorf("2 of 3 requests failed, first: %w", &azmon.StatusError{Status: 403, Code: "OperationFailed"}), exitRefused},
-		{errors.New("post to https://x: dial tcp: connection refused"), exitNetwork},
+		{&azmon.TransportError{Endpoint: "https://x", Err: refused}, exitNetwork},
 	} {
 		if got := classifyError(tc.err); got != tc.want {
 			t.Errorf("classifyError(%v) = %d, want %d", tc.err, got, tc.want)
 		}
 	}
+}
+
+// entraError is the error azidentity returns for an Entra ID answer.
+func entraError(code int, description string) error {
+	body, _ := json.Marshal(map[string]any{"error": "invalid_client", "error_description": description, "error_codes": []int{code}})
+	return &azidentity.AuthenticationFailedError{RawResponse: &http.Response{
+		StatusCode: 401, Status: "401 Unauthorized", Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(bytes.NewReader(body)),
+	}}
 }
 
 // TestSampleEvent: the sample is the seed's event shape, marked as check's.

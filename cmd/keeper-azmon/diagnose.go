@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/keeper-azmon/keeper-azmon/azmon"
@@ -107,27 +103,6 @@ type diagnosis struct {
 	Code    string   // its error code, or the AADSTS code
 }
 
-// entraSaid extracts Entra's error description from an azidentity error
-// text (which quotes the JSON answer), "" if there is none.
-func entraSaid(msg string) string {
-	i := strings.Index(msg, "error_description")
-	if i < 0 {
-		return ""
-	}
-	s := msg[i:]
-	j := strings.Index(s, "AADSTS")
-	if j < 0 {
-		return ""
-	}
-	s = s[j:]
-	for _, stop := range []string{`\r`, `\n`, "\r", "\n", `"`, "Trace ID"} {
-		if k := strings.Index(s, stop); k >= 0 {
-			s = s[:k]
-		}
-	}
-	return strings.TrimSpace(s)
-}
-
 // clip shortens s to n bytes for one line.
 func clip(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
@@ -146,11 +121,11 @@ func diagnose(err error, drops []azmon.Drop, t target) diagnosis {
 	var te *azmon.TokenError
 	if errors.As(err, &te) {
 		if te.Code() == "" {
-			if kind := netKind(err); kind != "" {
+			if kind := azmon.NetworkKind(err); kind != azmon.NetNone {
 				return diagnoseNet(err, kind, "token", t.Authority, t)
 			}
 		}
-		return diagnoseToken(err, t)
+		return diagnoseToken(te, t)
 	}
 	var se *azmon.StatusError
 	if errors.As(err, &se) {
@@ -159,28 +134,24 @@ func diagnose(err error, drops []azmon.Drop, t target) diagnosis {
 	if errors.Is(err, context.Canceled) {
 		return diagnosis{Exit: exitNetwork, Stage: "ingestion", Problem: "interrupted before an answer came", Said: err.Error()}
 	}
-	kind := netKind(err)
-	if kind == "" {
-		kind = "other"
+	kind := azmon.NetworkKind(err)
+	if kind == azmon.NetNone {
+		kind = azmon.NetOther
 	}
 	return diagnoseNet(err, kind, "ingestion", t.Base, t)
 }
 
 // diagnoseToken explains a token refused by Entra ID (or an identity endpoint).
-func diagnoseToken(err error, t target) diagnosis {
-	msg := err.Error()
-	d := diagnosis{Exit: exitToken, Stage: "token", Said: entraSaid(msg)}
+func diagnoseToken(te *azmon.TokenError, t target) diagnosis {
+	d := diagnosis{Exit: exitToken, Stage: "token", Said: te.Description()}
 	if d.Said == "" {
-		d.Said = clip(msg, 400)
+		d.Said = clip(te.Err.Error(), 400)
 	}
-	code := ""
-	if te := (*azmon.TokenError)(nil); errors.As(err, &te) {
-		code = te.Code()
-	}
+	code := te.Code()
 	d.Code = code
 	app := fmt.Sprintf("the app registration (client_id %s)", t.ClientID)
-	switch code {
-	case "AADSTS7000215":
+	switch reason := azmon.EntraReasonOf(code); {
+	case reason == azmon.EntraSecretInvalid:
 		d.Problem = "Entra ID refused the client secret (AADSTS7000215)"
 		d.Advice = []string{
 			"client_secret must be the secret's Value, not its Secret ID. Both are listed under App registrations > your app > Certificates & secrets; the Value is shown only once, right after the secret is created (README, Azure setup step 2).",
@@ -190,37 +161,37 @@ func diagnoseToken(err error, t target) diagnosis {
 		if t.GUIDLike {
 			d.Advice = append([]string{"The configured client_secret has the shape of a GUID, which is what a Secret ID looks like: it is almost certainly the ID, not the Value."}, d.Advice...)
 		}
-	case "AADSTS7000222":
+	case reason == azmon.EntraSecretExpired:
 		d.Problem = "the client secret has expired (AADSTS7000222)"
 		d.Advice = []string{"Create a new client secret under App registrations > your app > Certificates & secrets and put its Value in client_secret."}
-	case "AADSTS700016":
+	case reason == azmon.EntraAppNotFound:
 		d.Problem = fmt.Sprintf("Entra ID does not know client_id %s in tenant %s (AADSTS700016)", t.ClientID, t.TenantID)
 		d.Advice = []string{
 			"client_id must be the Application (client) ID from the app registration's Overview page (README, Azure setup step 1), not its Object ID nor the secret's ID.",
 			"tenant_id must be the Directory (tenant) ID of the tenant where that app is registered: the app may live in another tenant.",
 		}
-	case "AADSTS90002", "AADSTS900023":
+	case reason == azmon.EntraTenantNotFound:
 		d.Problem = fmt.Sprintf("Entra ID does not know tenant_id %s (%s)", t.TenantID, code)
 		d.Advice = []string{
 			"tenant_id must be the Directory (tenant) ID shown on the app registration's Overview page (a GUID), or the tenant's domain name.",
 			fmt.Sprintf("Check cloud (now %s): a tenant of Azure Government or Azure China is not found by the public cloud's authority (set cloud usgov or china).", t.Cloud),
 		}
-	case "AADSTS500011", "AADSTS70011":
+	case reason == azmon.EntraResourceNotFound:
 		d.Problem = fmt.Sprintf("Entra ID has no resource for the scope %s (%s)", t.Scope, code)
 		d.Advice = []string{fmt.Sprintf("The scope must be the Azure Monitor scope of the endpoint's cloud (cloud is %s): leave scope unset and set cloud to public, usgov or china to match the endpoint host %s.", t.Cloud, host(t.Base))}
-	case "AADSTS7000218":
+	case reason == azmon.EntraNoCredential:
 		d.Problem = "Entra ID got no credential (AADSTS7000218)"
 		d.Advice = []string{"Set client_secret (the secret's Value), client_secret_file, or auth client_certificate with client_certificate_path."}
-	case "AADSTS700027", "AADSTS700024", "AADSTS700021", "AADSTS50027":
+	case reason == azmon.EntraAssertionRefused:
 		d.Problem = fmt.Sprintf("Entra ID refused the client assertion (%s)", code)
 		d.Advice = []string{
 			"With auth client_certificate: the certificate in client_certificate_path must be the one uploaded to " + app + " (Certificates & secrets > Certificates), with its private key.",
 			"With workload identity: the federated token file must hold a current token (it is rotated by the kubelet), and this host's clock must be right.",
 		}
-	case "AADSTS70021":
+	case reason == azmon.EntraNoFederatedCredential:
 		d.Problem = "no federated identity credential matches the workload identity token (AADSTS70021)"
 		d.Advice = []string{"Add a federated credential to " + app + " whose issuer is the cluster's OIDC issuer URL and whose subject is system:serviceaccount:<namespace>:<service account> of Fluent Bit."}
-	case "":
+	case code == "":
 		d.Problem = fmt.Sprintf("could not get a token with auth %s", t.Auth)
 		switch t.Auth {
 		case azmon.AuthManagedIdentity:
@@ -249,51 +220,50 @@ func diagnoseStatus(se *azmon.StatusError, t target) diagnosis {
 		sc += " " + se.Code
 	}
 	h := host(t.Base)
-	code := strings.ToLower(se.Code)
-	switch {
-	case se.Status == 401:
+	switch azmon.Explain(se).Cause {
+	case azmon.CauseTokenRefused:
 		d.Problem = fmt.Sprintf("the ingestion endpoint refused the token (%s)", sc)
 		d.Advice = []string{
 			fmt.Sprintf("The token is for the wrong cloud or scope: it came from %s for scope %s, but the endpoint %s must be in the same cloud (public: *.monitor.azure.com, usgov: *.monitor.azure.us, china: *.monitor.azure.cn). Set cloud to match and leave scope unset.", t.Authority, t.Scope, h),
 			fmt.Sprintf("Or the token is for another tenant: tenant_id (%s) must be the tenant of the subscription that holds the DCR.", t.TenantID),
 		}
-		if code == "tokenexpired" {
+		if strings.EqualFold(se.Code, "TokenExpired") {
 			d.Advice = append([]string{"The token had expired when it arrived: check this host's clock (NTP)."}, d.Advice...)
 		}
-	case se.Status == 403:
+	case azmon.CauseRole:
 		d.Problem = fmt.Sprintf("the app may not send to this DCR (%s)", sc)
 		d.Advice = []string{
 			fmt.Sprintf("Assign the role \"Monitoring Metrics Publisher\" on the Data Collection Rule %s to the app registration (client_id %s): DCR > Access control (IAM) > Add role assignment (README, Azure setup step 7).", t.DCRID, t.ClientID),
 			"A new role assignment takes up to 30 minutes to propagate: if it was just made, wait and run check again (the plugin keeps retrying meanwhile).",
 			"The role must be on this DCR (or its resource group or subscription) and for this app, not for another one with a similar name.",
 		}
-	case se.Status == 404:
+	case azmon.CauseNotFound:
 		d.Problem = fmt.Sprintf("the endpoint %s does not know DCR %s (%s)", h, t.DCRID, sc)
 		d.Advice = []string{
 			"The DCR id must be the rule's Immutable Id (dcr-..., on the DCR's Overview / JSON View), not its name or resource id.",
 			fmt.Sprintf("The host %s must be the Logs Ingestion URL of the Data Collection Endpoint the DCR uses (DCE > Overview, README, Azure setup step 5), in the DCR's region.", h),
 		}
-	case se.Status == 400 && strings.Contains(code, "stream"):
+	case azmon.CauseStream:
 		d.Problem = fmt.Sprintf("the DCR does not declare the stream %s (%s)", t.Stream, sc)
 		d.Advice = []string{
 			"The stream must be Custom-<table> exactly as the DCR declares it (streamDeclarations, used in its dataFlows); names are case-sensitive.",
 			"Custom-KeeperLogs_CL for the seed's manual setup (table KeeperLogs_CL), Custom-KeeperSecurityEventNewLogs for the Marketplace solution; table_name X means stream Custom-X.",
 		}
-	case se.Status == 400 && strings.Contains(code, "apiversion"):
+	case azmon.CauseAPIVersion:
 		d.Problem = fmt.Sprintf("the endpoint refused the api-version (%s)", sc)
 		d.Advice = []string{"endpoint_url must end in ?api-version=" + azmon.APIVersion + " (or be given as dce_url, dcr_id and stream_name); a proxy rewriting URLs can cause this too."}
-	case se.Status == 400:
+	case azmon.CauseInvalidData, azmon.CauseRefused:
 		d.Problem = fmt.Sprintf("the service refused the request (%s)", sc)
 		d.Advice = []string{"Check the stream's declaration in the DCR against the record shape (deploy/azure/keeper-logs.json for the keeper schema)."}
-	case se.Status == 413:
+	case azmon.CauseTooLarge:
 		return diagnose413(d, t)
-	case se.Status == 429:
+	case azmon.CauseThrottled:
 		d.Problem = fmt.Sprintf("the service is throttling this DCR (%s)", sc)
 		d.Advice = []string{"Something else is using up the DCR's limits (about 12,000 requests and 2 GB a minute): try again in a minute; the plugin honours Retry-After and retries."}
 		if se.RetryAfter > 0 {
 			d.Advice = append(d.Advice, "The service asked to wait "+se.RetryAfter.String()+".")
 		}
-	case se.Status == 408 || se.Status >= 500:
+	case azmon.CauseUnavailable:
 		d.Problem = fmt.Sprintf("the service failed to take the request (%s)", sc)
 		d.Advice = []string{fmt.Sprintf("This is usually transient: run check again in a few minutes (the plugin retries it). If it lasts, look at Azure status for the region of %s.", h)}
 	default:
@@ -316,10 +286,10 @@ func diagnose413(d diagnosis, t target) diagnosis {
 
 // diagnoseDrop explains a record the client gave up on alone.
 func diagnoseDrop(dr azmon.Drop, t target) diagnosis {
-	d := diagnosis{Exit: exitRefused, Stage: "ingestion", Said: strings.TrimPrefix(dr.Reason, "rejected by the service: "), Status: 400}
+	d := diagnosis{Exit: exitRefused, Stage: "ingestion", Said: dr.Err.Error(), Status: 400}
 	var se *azmon.StatusError
 	if errors.As(dr.Err, &se) {
-		if se.Status == 413 {
+		if azmon.Explain(se).Cause == azmon.CauseTooLarge {
 			return diagnose413(d, t)
 		}
 		d.Status, d.Code = se.Status, se.Code
@@ -337,50 +307,8 @@ func diagnoseDrop(dr azmon.Drop, t target) diagnosis {
 	return d
 }
 
-// netKind names the kind of network failure in err, "" if it is none.
-func netKind(err error) string {
-	msg := strings.ToLower(err.Error())
-	var dnsErr *net.DNSError
-	var unknownCA x509.UnknownAuthorityError
-	var hostErr x509.HostnameError
-	var verifyErr *tls.CertificateVerificationError
-	has := func(subs ...string) bool {
-		for _, s := range subs {
-			if strings.Contains(msg, s) {
-				return true
-			}
-		}
-		return false
-	}
-	switch {
-	case errors.As(err, &unknownCA), has("certificate signed by unknown authority"):
-		return "tls-untrusted"
-	case errors.As(err, &hostErr), has("certificate is valid for", "certificate is not valid for"):
-		return "tls-hostname"
-	case errors.As(err, &verifyErr), has("x509:", "tls:", "remote error: tls"):
-		return "tls"
-	case has("proxyconnect"):
-		return "proxy"
-	case errors.As(err, &dnsErr), has("no such host", "server misbehaving"):
-		return "dns"
-	case errors.Is(err, syscall.ECONNREFUSED), has("connection refused"):
-		return "refused"
-	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH), has("network is unreachable", "no route to host"):
-		return "unreachable"
-	case errors.Is(err, context.DeadlineExceeded), has("timeout", "deadline exceeded"):
-		return "timeout"
-	case errors.Is(err, syscall.ECONNRESET), has("connection reset", "broken pipe", ": eof", "unexpected eof"):
-		return "reset"
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return "other"
-	}
-	return ""
-}
-
 // diagnoseNet explains a network failure talking to url during stage.
-func diagnoseNet(err error, kind, stage, url string, t target) diagnosis {
+func diagnoseNet(err error, kind azmon.NetKind, stage, url string, t target) diagnosis {
 	h := host(url)
 	who := "the ingestion endpoint " + h
 	if stage == "token" {
@@ -392,7 +320,7 @@ func diagnoseNet(err error, kind, stage, url string, t target) diagnosis {
 	d := diagnosis{Exit: exitNetwork, Stage: stage, Said: clip(err.Error(), 400)}
 	proxy := "Set proxy (or HTTPS_PROXY) if outbound HTTPS must go through a proxy."
 	switch kind {
-	case "dns":
+	case azmon.NetDNS:
 		d.Problem = "cannot resolve " + h
 		switch {
 		case stage == "token" && t.Auth == azmon.AuthManagedIdentity:
@@ -406,35 +334,35 @@ func diagnoseNet(err error, kind, stage, url string, t target) diagnosis {
 		default:
 			d.Advice = []string{"Check the endpoint host (the DCE's Logs Ingestion URL in endpoint_url or dce_url, README, Azure setup step 5) and this host's DNS; with Private Link, the privatelink.monitor.azure.com zone must resolve it.", proxy}
 		}
-	case "refused", "unreachable":
+	case azmon.NetRefused, azmon.NetUnreachable:
 		d.Problem = "cannot connect to " + who
 		d.Advice = []string{"A firewall blocks outbound HTTPS to " + h + " (port 443 unless the URL names another), or the host is wrong: allow it, or correct the URL.", proxy}
-	case "timeout":
+	case azmon.NetTimeout:
 		d.Problem = fmt.Sprintf("no answer from %s within %s", who, t.Timeout)
 		d.Advice = []string{"A firewall is dropping the traffic, or a proxy is required.", proxy, "On a slow link raise timeout."}
-	case "tls-untrusted":
+	case azmon.NetTLSUntrusted:
 		d.Problem = "the TLS certificate of " + who + " is not trusted"
 		d.Advice = []string{"A TLS-inspecting proxy or firewall re-signs HTTPS with its own CA: put that CA certificate (PEM) in ca_file.", "Or this host's CA bundle is missing or outdated (install ca-certificates)."}
 		if t.CAFile != "" {
 			d.Advice[0] = "ca_file (" + t.CAFile + ") does not hold the CA that signed this certificate: add the CA of the TLS-inspecting proxy (PEM)."
 		}
-	case "tls-hostname":
+	case azmon.NetTLSHostname:
 		d.Problem = "the TLS certificate of " + who + " is for another name"
 		d.Advice = []string{"The host name is wrong, or a proxy intercepts HTTPS: check the URL, and put the proxy's CA in ca_file if it re-signs traffic."}
-	case "tls":
+	case azmon.NetTLS:
 		d.Problem = "the TLS handshake with " + who + " failed"
 		d.Advice = []string{"A proxy or firewall interferes with HTTPS, or ca_file is wrong.", proxy}
-	case "proxy":
+	case azmon.NetProxy:
 		d.Problem = "the proxy failed to connect to " + who
 		d.Advice = []string{"Check the proxy URL (proxy, HTTPS_PROXY) and that it allows " + h + "; NO_PROXY excludes hosts from it."}
-	case "reset":
+	case azmon.NetReset:
 		d.Problem = "the connection to " + who + " was cut"
 		d.Advice = []string{"A proxy or firewall may be resetting HTTPS connections to " + h + ".", proxy}
 	default:
 		d.Problem = "cannot reach " + who
 		d.Advice = []string{"Check DNS, firewall and proxy for outbound HTTPS to " + h + ", and ca_file for TLS-inspecting proxies.", proxy}
 	}
-	if t.Proxy && kind != "proxy" {
+	if t.Proxy && kind != azmon.NetProxy {
 		d.Advice = append(d.Advice, "A proxy is configured (proxy): it may be the one failing.")
 	}
 	return d
@@ -449,7 +377,7 @@ func classifyError(err error) int {
 	case err == nil:
 		return exitNetwork
 	case errors.As(err, &te):
-		if netKind(err) != "" {
+		if te.Code() == "" && azmon.NetworkKind(err) != azmon.NetNone {
 			return exitNetwork
 		}
 		return exitToken
