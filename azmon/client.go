@@ -108,15 +108,31 @@ func (p Progress) Any() bool {
 	return false
 }
 
-// Outcome says what one Send did.
-type Outcome struct {
-	Accepted int    // records the service accepted in this call
-	Dropped  int    // records dropped on purpose: len(Drops)
-	Drops    []Drop // why each dropped record was dropped, for the caller to log
+// Counts are what requests settled. The one way to total them is Add.
+type Counts struct {
+	Accepted int    // records the service accepted
+	Drops    []Drop // records dropped on purpose, and why, for the caller to log
 	Requests int    // requests that got an answer
 	Bytes    int    // uncompressed JSON bytes accepted
-	Retries  int    // requests sent again within this call
-	Err      error  // why some records are still unsent; nil when none is
+	Retries  int    // requests sent again
+}
+
+// Add adds o to c.
+func (c *Counts) Add(o Counts) {
+	c.Accepted += o.Accepted
+	c.Drops = append(c.Drops, o.Drops...)
+	c.Requests += o.Requests
+	c.Bytes += o.Bytes
+	c.Retries += o.Retries
+}
+
+// Dropped is the number of records dropped on purpose.
+func (c Counts) Dropped() int { return len(c.Drops) }
+
+// Outcome says what one Send did.
+type Outcome struct {
+	Counts
+	Err error // why some records are still unsent; nil when none is
 	// FirstErr is what the first failed attempt met, when it differs from
 	// what ended the call (a refused token or a reset connection, before a
 	// deadline that cut the retries short); nil otherwise.
@@ -323,12 +339,7 @@ func (c *Client) Send(ctx context.Context, recs Records, done Progress) Outcome 
 				mu.Unlock()
 			}
 			mu.Lock()
-			out.Accepted += s.accepted
-			out.Drops = append(out.Drops, s.drops...)
-			out.Dropped += len(s.drops)
-			out.Requests += s.tries.requests
-			out.Bytes += s.bytes
-			out.Retries += s.tries.retries
+			out.Add(Counts{Accepted: s.accepted, Drops: s.drops, Requests: s.tries.requests, Bytes: s.bytes, Retries: s.tries.retries})
 			if out.FirstErr == nil {
 				out.FirstErr = s.tries.first
 			}
@@ -379,7 +390,6 @@ func (c *Client) plan(recs Records, done Progress, out *Outcome) [][]int {
 		n := len(recs.Record(i))
 		if n+2 > limit {
 			done[i] = true
-			out.Dropped++
 			tl := &TooLargeError{Bytes: n, Limit: limit}
 			out.Drops = append(out.Drops, Drop{Record: i, Bytes: n, Reason: tl.Error(), Err: tl})
 			continue

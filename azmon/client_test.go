@@ -166,8 +166,8 @@ func TestSendFaults(t *testing.T) {
 				}
 				return
 			}
-			if out.Accepted != tc.accepted || out.Dropped != tc.dropped {
-				t.Errorf("accepted %d dropped %d, want %d and %d", out.Accepted, out.Dropped, tc.accepted, tc.dropped)
+			if out.Accepted != tc.accepted || out.Dropped() != tc.dropped {
+				t.Errorf("accepted %d dropped %d, want %d and %d", out.Accepted, out.Dropped(), tc.accepted, tc.dropped)
 			}
 			if got := len(seqs(t, s, "Custom-Raw_CL")); got != tc.accepted {
 				t.Errorf("stored %d rows, want %d", got, tc.accepted)

@@ -36,7 +36,7 @@ func TestPlanCutsUnderTheLimitInOrder(t *testing.T) {
 		t.Errorf("batches = %v, want %v", batches, want)
 	}
 	// Records 4 (150 bytes) and 6 (99 + brackets) cannot fit alone.
-	if out.Dropped != 2 || !done[4] || !done[6] {
+	if out.Dropped() != 2 || !done[4] || !done[6] {
 		t.Errorf("oversized records not dropped: %+v %v", out, done)
 	}
 	for _, b := range batches {

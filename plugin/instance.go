@@ -75,6 +75,15 @@ type stats struct {
 	records, requests, bytes, retries, dropped, failedFlushes atomic.Int64
 }
 
+// add counts what a Send settled.
+func (s *stats) add(c azmon.Counts) {
+	s.records.Add(int64(c.Accepted))
+	s.requests.Add(int64(c.Requests))
+	s.bytes.Add(int64(c.Bytes))
+	s.retries.Add(int64(c.Retries))
+	s.dropped.Add(int64(c.Dropped()))
+}
+
 // Stats are an instance's totals so far.
 type Stats struct {
 	Records       int64 // records the service accepted
@@ -169,17 +178,16 @@ func (in *Instance) Config() Config { return in.cfg }
 
 // Report says what Deliver did with a chunk.
 type Report struct {
-	Code     Code
-	Err      error        // why the chunk is not done (Retry, Error); nil for OK
-	FirstErr error        // what the first failed attempt met, when Err is another (azmon.Outcome.FirstErr)
-	Records  int          // records in the chunk
-	Size     int          // JSON bytes of its records
-	Accepted int          // records accepted by this call
-	Skipped  int          // records that could not be converted, dropped
-	Drops    []azmon.Drop // records dropped by the client, and why
-	Requests int          // requests that got an answer
-	Bytes    int          // JSON bytes accepted
-	Streams  []string     // the streams records were sent to
+	Code Code
+	// Counts are what this call's requests settled: records accepted,
+	// records the client dropped (and why), requests, bytes, retries.
+	azmon.Counts
+	Err      error    // why the chunk is not done (Retry, Error); nil for OK
+	FirstErr error    // what the first failed attempt met, when Err is another (azmon.Outcome.FirstErr)
+	Records  int      // records in the chunk
+	Size     int      // JSON bytes of its records
+	Skipped  int      // records that could not be converted, dropped
+	Streams  []string // the streams records were sent to
 }
 
 // Flush converts and sends one chunk and answers as Fluent Bit expects.
@@ -209,7 +217,7 @@ func (in *Instance) Deliver(chunk []byte, tag string) Report {
 		if len(in.streams) == 0 {
 			stream = in.cfg.Client.Endpoint.Stream
 		}
-		in.metrics.settled(stream, 0, res.Skipped, 0)
+		in.metrics.skipped(stream, res.Skipped)
 		in.log.Error("records dropped: they cannot be converted", "tag", tag, "count", res.Skipped, "first", res.Problem)
 	}
 	if res.Truncated > 0 {
@@ -228,21 +236,15 @@ func (in *Instance) Deliver(chunk []byte, tag string) Report {
 	ctx, cancel := context.WithTimeout(in.ctx, in.cfg.Timeout)
 	out, streams := in.send(ctx, recs, prog.done)
 	cancel()
-	rep.Requests, rep.Bytes, rep.FirstErr, rep.Streams = out.Requests, out.Bytes, out.FirstErr, streams
-
-	in.stats.records.Add(int64(out.Accepted))
-	in.stats.requests.Add(int64(out.Requests))
-	in.stats.bytes.Add(int64(out.Bytes))
-	in.stats.retries.Add(int64(out.Retries))
-	in.stats.dropped.Add(int64(out.Dropped))
-	rep.Accepted, rep.Drops = out.Accepted, out.Drops
+	rep.Counts, rep.FirstErr, rep.Streams = out.Counts, out.FirstErr, streams
+	in.stats.add(out.Counts)
 	if len(out.Drops) > 0 {
 		d := out.Drops[0]
 		in.log.Error("records dropped", "tag", tag, "count", len(out.Drops), "first_record", d.Record, "first_bytes", d.Bytes, "reason", d.Reason)
 	}
 	if out.Err == nil {
 		in.progress.release(key, prog, true)
-		in.log.Debug("chunk sent", "tag", tag, "records", out.Accepted, "dropped", out.Dropped, "requests", out.Requests, "resumed", resumed)
+		in.log.Debug("chunk sent", "tag", tag, "records", out.Accepted, "dropped", out.Dropped(), "requests", out.Requests, "resumed", resumed)
 		rep.Code = OK
 		return rep
 	}
@@ -260,7 +262,7 @@ func (in *Instance) Deliver(chunk []byte, tag string) Report {
 func (in *Instance) send(ctx context.Context, recs *convert.Records, done azmon.Progress) (azmon.Outcome, []string) {
 	if len(in.streams) == 0 {
 		out := in.client.Send(ctx, recs, done)
-		in.metrics.settled(in.cfg.Client.Endpoint.Stream, out.Accepted, out.Dropped, out.Bytes)
+		in.metrics.settled(in.cfg.Client.Endpoint.Stream, out.Counts)
 		return out, []string{in.cfg.Client.Endpoint.Stream}
 	}
 	var total azmon.Outcome
@@ -278,7 +280,7 @@ func (in *Instance) send(ctx context.Context, recs *convert.Records, done azmon.
 		}
 		vdone := azmon.NewProgress(len(v.idx))
 		out := client.Send(ctx, v, vdone)
-		in.metrics.settled(in.cfg.ASIMStreams[s], out.Accepted, out.Dropped, out.Bytes)
+		in.metrics.settled(in.cfg.ASIMStreams[s], out.Counts)
 		streams = append(streams, in.cfg.ASIMStreams[s])
 		if total.FirstErr == nil {
 			total.FirstErr = out.FirstErr
@@ -286,15 +288,10 @@ func (in *Instance) send(ctx context.Context, recs *convert.Records, done azmon.
 		for j, d := range vdone {
 			done[v.idx[j]] = d
 		}
-		for _, d := range out.Drops {
-			d.Record = v.idx[d.Record]
-			total.Drops = append(total.Drops, d)
+		for i := range out.Drops {
+			out.Drops[i].Record = v.idx[out.Drops[i].Record] // its index in the chunk
 		}
-		total.Accepted += out.Accepted
-		total.Dropped += out.Dropped
-		total.Requests += out.Requests
-		total.Bytes += out.Bytes
-		total.Retries += out.Retries
+		total.Add(out.Counts)
 		if out.Err != nil {
 			errs = append(errs, out.Err)
 		}

@@ -121,18 +121,23 @@ func (m *instanceMetrics) Token(err error) {
 	m.tokens.Add(1, m.name, result)
 }
 
-// settled counts the records of one stream that a flush accepted or dropped,
-// and the JSON bytes accepted.
-func (m *instanceMetrics) settled(stream string, accepted, dropped, jsonBytes int) {
+// settled counts what a Send to one stream settled: records accepted and
+// dropped, and the JSON bytes accepted.
+func (m *instanceMetrics) settled(stream string, c azmon.Counts) {
 	if m == nil {
 		return
 	}
-	if accepted > 0 {
-		m.records.Add(float64(accepted), m.name, stream, ResultAccepted)
-		m.bytes.Add(float64(jsonBytes), m.name, KindJSON)
+	if c.Accepted > 0 {
+		m.records.Add(float64(c.Accepted), m.name, stream, ResultAccepted)
+		m.bytes.Add(float64(c.Bytes), m.name, KindJSON)
 	}
-	if dropped > 0 {
-		m.records.Add(float64(dropped), m.name, stream, ResultDropped)
+	m.skipped(stream, c.Dropped())
+}
+
+// skipped counts records dropped on purpose.
+func (m *instanceMetrics) skipped(stream string, n int) {
+	if m != nil && n > 0 {
+		m.records.Add(float64(n), m.name, stream, ResultDropped)
 	}
 }
 
