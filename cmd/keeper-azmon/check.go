@@ -205,6 +205,7 @@ func (a *app) runCheck(ctx context.Context, file, spec string, logw io.Writer) *
 	t.SampleLen = res.Size
 	if len(res.Streams) == 1 {
 		ep.Stream = res.Streams[0] // schema asim: the stream of the sample's schema
+		r.Stream = ep.Stream
 	}
 
 	if res.Err == nil && res.Accepted == 1 {

@@ -518,6 +518,10 @@ func TestCheckKeeperAndASIM(t *testing.T) {
 			if !rep.OK || rep.Table != tc.table || !strings.HasPrefix(rep.Query, tc.table) {
 				t.Errorf("report %+v", rep)
 			}
+			// The table and the stream it names are the sample's.
+			if rep.Stream != tc.stream {
+				t.Errorf("report names stream %s for table %s, want %s", rep.Stream, rep.Table, tc.stream)
+			}
 			if n := s.RowCount(tc.stream); n != 1 {
 				t.Errorf("%d rows in %s, want the sample", n, tc.stream)
 			}

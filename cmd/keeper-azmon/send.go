@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -111,8 +112,12 @@ func (a *app) send(ctx context.Context, args []string) int {
 	accepted, dropped := stats.Records, stats.Dropped
 
 	ep := in.Config().Client.Endpoint
+	streams := ep.Stream
+	if len(s.streams) > 0 {
+		streams = strings.Join(s.streams, ", ") // schema asim: every stream records went to
+	}
 	fmt.Fprintf(a.stdout, "sent %d of %d events from %s to %s (DCR %s) in %s, %s",
-		accepted, s.events, name, ep.Stream, ep.DCRID, plural(s.chunks, "chunk"), time.Since(start).Round(time.Millisecond))
+		accepted, s.events, name, streams, ep.DCRID, plural(s.chunks, "chunk"), time.Since(start).Round(time.Millisecond))
 	if s.bad > 0 {
 		fmt.Fprintf(a.stdout, "; %s skipped", plural(s.bad, "bad line"))
 	}
@@ -147,7 +152,17 @@ type sendRun struct {
 	prog *progress
 
 	events, bad, chunks, errorChunks int
-	pendingFrom                      int // first line not yet flushed
+	pendingFrom                      int      // first line not yet flushed
+	streams                          []string // the streams records went to, in order of first use
+}
+
+// sentTo notes the streams a flush sent to.
+func (s *sendRun) sentTo(streams []string) {
+	for _, st := range streams {
+		if !slices.Contains(s.streams, st) {
+			s.streams = append(s.streams, st)
+		}
+	}
 }
 
 // gaveUpError is a chunk still not delivered after its retries.
@@ -233,6 +248,7 @@ func (s *sendRun) flush(ctx context.Context, chunk []byte, events, first, last i
 	wait := s.o.retryWait
 	for attempt := 0; ; attempt++ {
 		rep := s.in.Deliver(chunk, s.o.tag)
+		s.sentTo(rep.Streams)
 		switch rep.Code {
 		case plugin.OK:
 			s.prog.chunkDone(s.chunks, events, s.in.Stats().Records)

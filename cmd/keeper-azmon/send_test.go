@@ -214,3 +214,26 @@ func TestProgressBar(t *testing.T) {
 		}
 	}
 }
+
+// TestSendASIMNamesEveryStream: with schema asim, the summary names every
+// stream records went to, not only the first.
+func TestSendASIMNamesEveryStream(t *testing.T) {
+	s := newEmulator(t)
+	props := with(emulatorProps(s, streamKeeper), "schema", "asim", "endpoint_url", "", "dce_url", s.DCEURL(), "dcr_id", s.Opts.DCRID)
+	conf := classicConf(t, props)
+	lines := `{"audit_event":"login","username":"a@example.com","remote_address":"10.0.0.1","category":"login"}
+{"audit_event":"record_update","username":"a@example.com","remote_address":"10.0.0.1","category":"usage"}
+`
+	r := runApp(t, nil, "", "send", "-c", conf, testkit.WriteFile(t, t.TempDir(), "events.jsonl", lines))
+	if r.code != exitOK {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, st := range []string{azmontest.StreamKeeperAsimAuthentication, azmontest.StreamKeeperAsimAudit} {
+		if s.RowCount(st) != 1 {
+			t.Errorf("%d rows in %s, want 1", s.RowCount(st), st)
+		}
+		if !strings.Contains(r.stdout, st) {
+			t.Errorf("summary does not name %s:\n%s", st, r.stdout)
+		}
+	}
+}
