@@ -42,7 +42,7 @@ type Prop struct {
 	Unset []string
 }
 
-// get returns the first value of key, "" if absent. Fluent Bit keeps every
+// Get returns the first value of key, "" if absent. Fluent Bit keeps every
 // occurrence of a key in a section: the plugin name is the first "name"
 // (flb_cf_section_property_get_string) and a plugin reads the first
 // occurrence of its own properties (flb_output_get_property).
@@ -55,7 +55,7 @@ func (s *Section) Get(key string) string {
 	return ""
 }
 
-// instanceProp returns the value Fluent Bit gives one of its own instance
+// InstanceProp returns the value Fluent Bit gives one of its own instance
 // properties (alias, match, match_regex): flb_output_set_property applies
 // the occurrences in order, so the last wins; alias and match_regex skip
 // an empty value.

@@ -61,7 +61,11 @@ func baselinePlugin(dir string) (string, error) {
 	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		if g := os.Getenv("GOROOT"); g != "" {
+			goBin = filepath.Join(g, "bin", "go")
+		} else {
+			return "", fmt.Errorf("no go command to build the baseline: put it on PATH or set GOROOT: %w", err)
+		}
 	}
 	out := filepath.Join(dir, "baseline.so")
 	cmd := exec.Command(goBin, "build", "-buildmode=c-shared", "-trimpath", "-o", out, "../baseline")
