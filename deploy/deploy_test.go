@@ -1966,9 +1966,21 @@ func TestAnalyticRules(t *testing.T) {
 // TestReadmes checks that the READMEs give the commands they promise.
 func TestReadmes(t *testing.T) {
 	az := readRepoFile(t, "deploy/azure/README.md")
-	for _, s := range []string{"az deployment group create", "keeper-logs.json", "keeper-marketplace-shape.json", "endpointUrl"} {
+	for _, s := range []string{"az deployment group create", "keeper-logs.json", "keeper-marketplace-shape.json", "keeper-legacy-table.json", "endpointUrl"} {
 		if !strings.Contains(az, s) {
 			t.Errorf("deploy/azure/README.md does not mention %s", s)
+		}
+	}
+	// The top README's road from the legacy integration: the migration and
+	// its permission, the template, the stream to point the plugin at.
+	top := readRepoFile(t, "README.md")
+	_, legacy, _ := strings.Cut(top, "## Coming from Keeper's legacy Azure Sentinel integration")
+	legacy, _, _ = strings.Cut(legacy, "\n## ")
+	for _, s := range []string{"az monitor log-analytics workspace table migrate", "/tables/Keeper_CL/migrate?api-version=",
+		"Microsoft.OperationalInsights/workspaces/tables/migrate/action", "deploy/azure/keeper-legacy-table.json",
+		"Custom-Keeper_CL", "Keeper_CL\n| where timestamp_t"} {
+		if !strings.Contains(legacy, s) {
+			t.Errorf("README.md's legacy section does not give %s", s)
 		}
 	}
 	k8s := readRepoFile(t, "deploy/kubernetes/README.md")
