@@ -1566,6 +1566,21 @@ func (a armTemplate) checkExpressions(t *testing.T, where string, v any) {
 	}
 }
 
+// checkUse checks a template's expressions (whole is the template
+// decoded, raw its text), and that every parameter and variable is used
+// (arm-ttk's rule): an unused one is a value someone edits to no effect.
+func (a armTemplate) checkUse(t *testing.T, name string, whole any, raw string) {
+	t.Helper()
+	a.checkExpressions(t, name, whole)
+	for kind, names := range map[string][]string{"parameters": mapKeys(a.Parameters), "variables": mapKeys(a.Variables)} {
+		for _, n := range names {
+			if !strings.Contains(raw, kind+"('"+n+"')") {
+				t.Errorf("%s: %s %s is never used", name, kind, n)
+			}
+		}
+	}
+}
+
 func decodeColumns(t *testing.T, where string, v any) []column {
 	t.Helper()
 	b, _ := json.Marshal(v)
@@ -1665,16 +1680,24 @@ func checkTemplate(t *testing.T, name string) {
 	}
 	var whole any
 	_ = json.Unmarshal([]byte(raw), &whole)
-	a.checkExpressions(t, name, whole)
-	// Every parameter and variable is used (arm-ttk's rule): an unused one is
-	// a value someone edits to no effect.
-	for kind, names := range map[string][]string{"parameters": mapKeys(a.Parameters), "variables": mapKeys(a.Variables)} {
-		for _, n := range names {
-			if !strings.Contains(raw, kind+"('"+n+"')") {
-				t.Errorf("%s: %s %s is never used", name, kind, n)
+	// A nested deployment with its own scope is a template of its own: its
+	// expressions name its own parameters and variables.
+	wm, _ := whole.(map[string]any)
+	resources, _ := wm["resources"].([]any)
+	for i, r := range resources {
+		p, _ := r.(map[string]any)["properties"].(map[string]any)
+		opts, _ := p["expressionEvaluationOptions"].(map[string]any)
+		if nested, ok := p["template"].(map[string]any); ok && strings.EqualFold(fmt.Sprint(opts["scope"]), "inner") {
+			text, _ := json.Marshal(nested)
+			var n armTemplate
+			if err := json.Unmarshal(text, &n); err != nil {
+				t.Errorf("%s: nested template of resources[%d]: %v", name, i, err)
 			}
+			n.checkUse(t, fmt.Sprintf("%s: nested template of resources[%d]", name, i), nested, string(text))
+			delete(p, "template")
 		}
 	}
+	a.checkUse(t, name, whole, raw)
 
 	byType := map[string][]map[string]any{}
 	for i, r := range a.Resources {
@@ -1698,6 +1721,24 @@ func checkTemplate(t *testing.T, name string) {
 			t.Errorf("%s: table resource %q does not carry the schema's name %s", name, n, tname)
 		}
 		tables[tname] = decodeColumns(t, name+": table "+tname, schema["columns"])
+	}
+	// Tables a nested deployment updates (their columns built from the
+	// table's current ones: see checkLegacyTable), by name.
+	nestedTables := map[string]nestedTable{}
+	for _, d := range byType["microsoft.resources/deployments"] {
+		tmpl, _ := props(d)["template"].(map[string]any)
+		text, _ := json.Marshal(tmpl)
+		var n armTemplate
+		_ = json.Unmarshal(text, &n)
+		for _, r := range n.Resources {
+			if !strings.EqualFold(fmt.Sprint(r["type"]), "Microsoft.OperationalInsights/workspaces/tables") {
+				continue
+			}
+			schema, _ := props(r)["schema"].(map[string]any)
+			tname, _ := schema["name"].(string)
+			nestedTables[tname] = nestedTable{deployment: d, template: n, table: r}
+			tables[tname] = nil
+		}
 	}
 
 	dcrs := byType["microsoft.insights/datacollectionrules"]
@@ -1813,10 +1854,23 @@ func checkTemplate(t *testing.T, name string) {
 				t.Errorf("%s: transformation %q drops TimeGenerated", name, q)
 			}
 		}
+	case "Keeper_CL":
+		if stream != "Custom-Keeper_CL" {
+			t.Errorf("%s: stream %s, want Custom-Keeper_CL (what table_name Keeper_CL gives)", name, stream)
+		}
+		nt, ok := nestedTables[table]
+		if !ok || len(kqls) != 1 {
+			t.Fatalf("%s: Keeper_CL is not updated by a nested deployment, or the transformation is not one variable", name)
+		}
+		checkLegacyTable(t, name, a, nt, kqls[0])
 	default:
 		t.Errorf("%s: unexpected table %s", name, table)
 	}
-	if !dependsOnTable(a, dcrs[0], table) {
+	if nt, ok := nestedTables[table]; ok {
+		if !dependsOnResource(a, dcrs[0], "Microsoft.Resources/deployments", fmt.Sprint(nt.deployment["name"])) {
+			t.Errorf("%s: the DCR does not depend on the deployment that updates %s", name, table)
+		}
+	} else if !dependsOnTable(a, dcrs[0], table) {
 		t.Errorf("%s: the DCR does not depend on the table %s it writes to", name, table)
 	}
 
@@ -1912,9 +1966,21 @@ func TestAnalyticRules(t *testing.T) {
 // TestReadmes checks that the READMEs give the commands they promise.
 func TestReadmes(t *testing.T) {
 	az := readRepoFile(t, "deploy/azure/README.md")
-	for _, s := range []string{"az deployment group create", "keeper-logs.json", "keeper-marketplace-shape.json", "endpointUrl"} {
+	for _, s := range []string{"az deployment group create", "keeper-logs.json", "keeper-marketplace-shape.json", "keeper-legacy-table.json", "endpointUrl"} {
 		if !strings.Contains(az, s) {
 			t.Errorf("deploy/azure/README.md does not mention %s", s)
+		}
+	}
+	// The top README's road from the legacy integration: the migration and
+	// its permission, the template, the stream to point the plugin at.
+	top := readRepoFile(t, "README.md")
+	_, legacy, _ := strings.Cut(top, "## Coming from Keeper's legacy Azure Sentinel integration")
+	legacy, _, _ = strings.Cut(legacy, "\n## ")
+	for _, s := range []string{"az monitor log-analytics workspace table migrate", "/tables/Keeper_CL/migrate?api-version=",
+		"Microsoft.OperationalInsights/workspaces/tables/migrate/action", "deploy/azure/keeper-legacy-table.json",
+		"Custom-Keeper_CL", "Keeper_CL\n| where timestamp_t"} {
+		if !strings.Contains(legacy, s) {
+			t.Errorf("README.md's legacy section does not give %s", s)
 		}
 	}
 	k8s := readRepoFile(t, "deploy/kubernetes/README.md")

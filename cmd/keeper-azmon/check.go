@@ -305,6 +305,10 @@ func tableAndQuery(stream string, cfg plugin.Config, id string) (string, string)
 	case stream == "Custom-KeeperSecurityEventNewLogs":
 		// The Marketplace solution's DCR renames the columns.
 		table, auditCol, dataCol = "KeeperSecurityEventNewLogs_CL", "AuditEvent", "Data"
+	case stream == "Custom-Keeper_CL" && cfg.Convert.Schema.String() == "keeper":
+		// deploy/azure/keeper-legacy-table.json: the legacy Keeper_CL keeps
+		// the Data Collector API's column names; data stays data.
+		auditCol = "audit_event_s"
 	case table == "":
 		table = stream
 	}
