@@ -327,7 +327,7 @@ func (c *Client) Send(ctx context.Context, recs Records, done Progress) Outcome 
 					skipped.Add(1) // an operator must act first: leave it pending
 					continue
 				}
-				err := s.deliver(ctx, idx, false)
+				err := s.request(ctx, idx, false)
 				if err == nil {
 					continue
 				}
@@ -352,7 +352,7 @@ func (c *Client) Send(ctx context.Context, recs Records, done Progress) Outcome 
 	close(next)
 	wg.Wait()
 	if len(errs) > 0 {
-		out.Err = summarize(errs, len(batches), int(skipped.Load()))
+		out.Err = sendError(errs, len(batches), int(skipped.Load()))
 	}
 	if out.Err == nil || out.FirstErr == errs[0] {
 		out.FirstErr = nil
@@ -365,8 +365,8 @@ func (c *Client) Send(ctx context.Context, recs Records, done Progress) Outcome 
 // wrong endpoint or stream.
 func needsOperator(err error) bool { return Explain(err).Shared }
 
-// summarize makes one error of the failed requests of a Send.
-func summarize(errs []error, requests, skipped int) error {
+// sendError makes one error of the failed requests of a Send.
+func sendError(errs []error, requests, skipped int) error {
 	switch {
 	case len(errs) == 1 && requests == 1:
 		return errs[0]
@@ -410,7 +410,7 @@ func (c *Client) plan(recs Records, done Progress, out *Outcome) [][]int {
 	return batches
 }
 
-// sender delivers requests for one worker of a Send and counts what happened.
+// sender sends the requests of one worker of a Send and counts what happened.
 type sender struct {
 	c               *Client
 	recs            Records
@@ -423,14 +423,14 @@ type sender struct {
 // maxAttempts bounds the tries of one request within a Send.
 const maxAttempts = 4
 
-// deliver sends the records idx as one request until they are accepted,
+// request sends the records idx as one request until they are accepted,
 // split, dropped or the error is one that only a later flush can fix.
-// Retrying is not its business (see attempts); what it decides is what
+// Retrying is not its business (see retry); what it decides is what
 // the request's final answer means for its records.
-func (s *sender) deliver(ctx context.Context, idx []int, split bool) error {
+func (s *sender) request(ctx context.Context, idx []int, split bool) error {
 	c := s.c
 	body, jsonBytes := c.encode(s.recs, idx)
-	err := c.attempts(ctx, body.Bytes(), &s.tries)
+	err := c.retry(ctx, body.Bytes(), &s.tries)
 	if err == nil {
 		for _, i := range idx {
 			s.done[i] = true
@@ -450,8 +450,8 @@ func (s *sender) deliver(ctx context.Context, idx []int, split bool) error {
 			c.log.Warn("request rejected; splitting it to isolate the cause", "status", se.Status, "code", se.Code, "records", len(idx))
 		}
 		half := len(idx) / 2
-		err1 := s.deliver(ctx, idx[:half], true)
-		err2 := s.deliver(ctx, idx[half:], true)
+		err1 := s.request(ctx, idx[:half], true)
+		err2 := s.request(ctx, idx[half:], true)
 		return errors.Join(err1, err2)
 	}
 	return err
@@ -464,12 +464,12 @@ type tries struct {
 	first    error // what the first failed attempt met
 }
 
-// attempts is the retry step, apart from what a request carries: it posts
+// retry is the retry step, apart from what a request carries: it posts
 // body, under one x-ms-client-request-id, until it is accepted or until
 // Explain says a retry cannot change the answer (Split included: the caller
 // splits), waiting between attempts as retryWait says, within ctx's
 // deadline, and getting a new token once when Explain says Reauth.
-func (c *Client) attempts(ctx context.Context, body []byte, t *tries) error {
+func (c *Client) retry(ctx context.Context, body []byte, t *tries) error {
 	refreshed := false
 	// One id for the request across its retries, as azcore's request-id
 	// policy does: Azure support finds every attempt of it by this id.
@@ -477,7 +477,7 @@ func (c *Client) attempts(ctx context.Context, body []byte, t *tries) error {
 	for attempt := 1; ; attempt++ {
 		token, err := c.tokens.Token(ctx)
 		if err == nil {
-			err = c.post(ctx, body, token, clientID)
+			err = c.attempt(ctx, body, token, clientID)
 		}
 		var se *StatusError
 		if err == nil || errors.As(err, &se) {
@@ -579,10 +579,10 @@ func (c *Client) encode(recs Records, idx []int) (body *bytes.Buffer, jsonBytes 
 	return body, jsonBytes
 }
 
-// post sends one body with the bearer token and the request's client id,
+// attempt sends one body with the bearer token and the request's client id,
 // tells the Observer, and turns every answer but success into an error:
 // a *StatusError for an answer, else an error naming clientID.
-func (c *Client) post(ctx context.Context, body []byte, token, clientID string) error {
+func (c *Client) attempt(ctx context.Context, body []byte, token, clientID string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("post to stream %s: %w", c.cfg.Endpoint.Stream, context.Cause(ctx))
 	}

@@ -168,7 +168,7 @@ func New(p Properties, opts Options) (*Instance, error) {
 	}
 	if opts.Summary > 0 {
 		in.wg.Add(1)
-		go in.summarize(opts.Summary)
+		go in.logSummaries(opts.Summary)
 	}
 	return in, nil
 }
@@ -234,7 +234,7 @@ func (in *Instance) Deliver(chunk []byte, tag string) Report {
 	key, prog := in.progress.acquire(tag, chunk, recs.Len())
 	resumed := prog.done.Any()
 	ctx, cancel := context.WithTimeout(in.ctx, in.cfg.Timeout)
-	out, streams := in.send(ctx, recs, prog.done)
+	out, streams := in.route(ctx, recs, prog.done)
 	cancel()
 	rep.Counts, rep.FirstErr, rep.Streams = out.Counts, out.FirstErr, streams
 	in.stats.add(out.Counts)
@@ -256,10 +256,10 @@ func (in *Instance) Deliver(chunk []byte, tag string) Report {
 	return rep
 }
 
-// send posts the pending records: to the one stream, or for schema asim
+// route sends the pending records: to the one stream, or for schema asim
 // each record to the stream of its schema, one stream after the other. It
 // returns the streams it sent to.
-func (in *Instance) send(ctx context.Context, recs *convert.Records, done azmon.Progress) (azmon.Outcome, []string) {
+func (in *Instance) route(ctx context.Context, recs *convert.Records, done azmon.Progress) (azmon.Outcome, []string) {
 	if len(in.streams) == 0 {
 		out := in.client.Send(ctx, recs, done)
 		in.metrics.settled(in.cfg.Client.Endpoint.Stream, out.Counts)
@@ -323,8 +323,8 @@ func (in *Instance) putRecords(r *convert.Records) {
 	}
 }
 
-// summarize logs the counters at info level while they move.
-func (in *Instance) summarize(every time.Duration) {
+// logSummaries logs the counters at info level while they move.
+func (in *Instance) logSummaries(every time.Duration) {
 	defer in.wg.Done()
 	t := time.NewTicker(every)
 	defer t.Stop()

@@ -85,7 +85,7 @@ func (a *app) send(ctx context.Context, args []string) int {
 		input = f
 	}
 
-	prog := &progress{w: a.stdout, tty: isTerminal(a.stdout), quiet: o.quiet, total: size}
+	prog := &meter{w: a.stdout, tty: isTerminal(a.stdout), quiet: o.quiet, total: size}
 	logs := &clearingWriter{w: a.stderr, before: prog.clear}
 	level := slog.LevelWarn
 	if o.verbose {
@@ -149,7 +149,7 @@ type sendRun struct {
 	a    *app
 	o    sendOptions
 	in   *plugin.Instance
-	prog *progress
+	prog *meter
 
 	events, bad, chunks, errorChunks int
 	pendingFrom                      int      // first line not yet flushed
@@ -310,9 +310,9 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// progress shows how far send is: a bar on a terminal, a line per chunk
+// meter shows how far send is: a bar on a terminal, a line per chunk
 // otherwise.
-type progress struct {
+type meter struct {
 	w     io.Writer
 	tty   bool
 	quiet bool
@@ -327,7 +327,7 @@ type progress struct {
 }
 
 // read notes the input read so far and redraws the bar now and then.
-func (p *progress) read(bytes int64, events, bad int) {
+func (p *meter) read(bytes int64, events, bad int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.bytes, p.events, p.bad = bytes, events, bad
@@ -337,7 +337,7 @@ func (p *progress) read(bytes int64, events, bad int) {
 }
 
 // chunkDone notes a delivered chunk.
-func (p *progress) chunkDone(n, events int, sent int64) {
+func (p *meter) chunkDone(n, events int, sent int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.sent = sent
@@ -352,7 +352,7 @@ func (p *progress) chunkDone(n, events int, sent int64) {
 }
 
 // draw writes the bar; the caller holds mu.
-func (p *progress) draw() {
+func (p *meter) draw() {
 	if p.quiet || !p.tty {
 		return
 	}
@@ -376,7 +376,7 @@ func (p *progress) draw() {
 }
 
 // clear removes the bar so that another line can be written.
-func (p *progress) clear() {
+func (p *meter) clear() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.shown {

@@ -203,7 +203,7 @@ func TestSendCommandLine(t *testing.T) {
 // TestProgressBar draws the bar as a terminal would get it.
 func TestProgressBar(t *testing.T) {
 	var b strings.Builder
-	p := &progress{w: &b, tty: true, total: 1000}
+	p := &meter{w: &b, tty: true, total: 1000}
 	p.read(500, 10, 1)
 	p.chunkDone(1, 10, 10)
 	p.clear()
