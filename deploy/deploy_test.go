@@ -106,9 +106,16 @@ func coreOutputProperties() map[string]bool {
 	)
 }
 
-// secretProperties must never hold a literal value in a file.
+// secretProperties must never hold a literal value in a file: the
+// properties the plugin's table marks secret.
 func secretProperties() map[string]bool {
-	return setOf("client_secret", "client_certificate_password")
+	var names []string
+	for _, p := range plugin.PropertyTable() {
+		if p.Secret {
+			names = append(names, p.Name)
+		}
+	}
+	return setOf(names...)
 }
 
 // exampleEnv is what the example configurations may take from the

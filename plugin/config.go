@@ -8,7 +8,6 @@ package plugin
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net/url"
 	"os"
 	"strconv"
@@ -82,16 +81,6 @@ func (c Config) StreamTable(stream string) string {
 	return name
 }
 
-// ASIMStreamProperties are the properties that name the streams of schema
-// asim, by convert.ASIMSchema, with their defaults.
-func ASIMStreamProperties() [][2]string {
-	return [][2]string{
-		{"asim_authentication_stream", "Custom-KeeperAsimAuthentication"},
-		{"asim_user_management_stream", "Custom-KeeperAsimUserManagement"},
-		{"asim_audit_stream", "Custom-KeeperAsimAudit"},
-	}
-}
-
 // ConfigError names the property that is wrong.
 type ConfigError struct {
 	Property string
@@ -114,55 +103,49 @@ func ParseConfig(p Properties) (Config, error) {
 }
 
 // ParseConfigEnv is ParseConfig with the environment read through getenv.
+// Each property of PropertyTable is parsed on its own; then what several
+// decide together is settled: where records go, and who sends them.
 func ParseConfigEnv(p Properties, getenv func(string) string) (Config, error) {
-	get := func(k string) string { return strings.TrimSpace(p.Get(k)) }
-	var cfg Config
-
-	// What records look like, and so where they go.
-	schema, err := convert.ParseSchema(get("schema"))
-	if err != nil {
-		return cfg, &ConfigError{"schema", err}
+	var d draft
+	for _, prop := range PropertyTable() {
+		v := strings.TrimSpace(p.Get(prop.Name))
+		if v == "" {
+			v = prop.Default
+		}
+		if v == "" {
+			continue
+		}
+		if err := prop.set(&d, v); err != nil {
+			return d.Config, &ConfigError{Property: prop.Name, Err: err}
+		}
 	}
-	var ep azmon.Endpoint
-	if schema == convert.ASIM {
-		ep, cfg.ASIMStreams, err = parseASIMEndpoint(get)
+	cfg := d.Config
+
+	var err error
+	if cfg.Convert.Schema == convert.ASIM {
+		cfg.Client.Endpoint, cfg.ASIMStreams, err = d.asimEndpoint()
 	} else {
-		ep, err = parseEndpoint(get)
+		cfg.Client.Endpoint, err = d.endpoint()
 	}
 	if err != nil {
 		return cfg, err
 	}
-	cfg.Client.Endpoint = ep
+	if err := settleCredentials(&cfg, getenv); err != nil {
+		return cfg, err
+	}
+	if cfg.Convert.TimeKey == "" && cfg.Convert.Schema != convert.Raw {
+		cfg.Convert.TimeKey = "timestamp"
+	}
+	return cfg, nil
+}
 
-	// Who sends them.
-	cloud, err := azmon.LookupCloud(get("cloud"))
-	if err != nil {
-		return cfg, &ConfigError{"cloud", err}
-	}
-	auth, err := azmon.ParseAuthMode(get("auth"))
-	if err != nil {
-		return cfg, &ConfigError{"auth", err}
-	}
-	creds := azmon.Credentials{
-		Auth:                      auth,
-		TenantID:                  get("tenant_id"),
-		ClientID:                  get("client_id"),
-		ClientSecret:              azmon.Secret(get("client_secret")),
-		ClientSecretFile:          get("client_secret_file"),
-		CertificatePath:           get("client_certificate_path"),
-		CertificatePassword:       azmon.Secret(get("client_certificate_password")),
-		ManagedIdentityClientID:   get("managed_identity_client_id"),
-		ManagedIdentityResourceID: get("managed_identity_resource_id"),
-		FederatedTokenFile:        get("federated_token_file"),
-		Cloud:                     cloud,
-		AuthorityHost:             get("authority_host"),
-		Scope:                     get("scope"),
-	}
-	if creds.SendCertificateChain, err = boolProp(get, "send_certificate_chain"); err != nil {
-		return cfg, err
-	}
+// settleCredentials infers the auth mode when it is not set, takes what
+// workload identity's webhook injects, and checks the credentials against
+// the endpoint's cloud.
+func settleCredentials(cfg *Config, getenv func(string) string) error {
+	creds := &cfg.Client.Credentials
 	if creds.Auth == "" {
-		creds.Auth = inferAuth(creds, getenv)
+		creds.Auth = inferAuth(*creds, getenv)
 		cfg.AuthInferred = true
 	}
 	if creds.Auth == azmon.AuthWorkloadIdentity {
@@ -170,136 +153,53 @@ func ParseConfigEnv(p Properties, getenv func(string) string) (Config, error) {
 		for _, f := range []struct {
 			field *string
 			env   string
-		}{{&creds.TenantID, "AZURE_TENANT_ID"}, {&creds.ClientID, "AZURE_CLIENT_ID"}, {&creds.FederatedTokenFile, "AZURE_FEDERATED_TOKEN_FILE"}, {&creds.AuthorityHost, "AZURE_AUTHORITY_HOST"}} {
+		}{{&creds.TenantID, "AZURE_TENANT_ID"}, {&creds.ClientID, "AZURE_CLIENT_ID"}, {&creds.FederatedTokenFile, "AZURE_FEDERATED_TOKEN_FILE"}} {
 			if *f.field == "" {
 				*f.field = strings.TrimSpace(getenv(f.env))
 			}
 		}
-	}
-	if creds.AuthorityHost != "" {
-		if !strings.HasPrefix(creds.AuthorityHost, "https://") {
-			return cfg, propErr("authority_host", "%q is not an https URL", creds.AuthorityHost)
-		}
-		if !strings.HasSuffix(creds.AuthorityHost, "/") {
-			creds.AuthorityHost += "/"
+		if creds.AuthorityHost == "" {
+			if v := strings.TrimSpace(getenv("AZURE_AUTHORITY_HOST")); v != "" {
+				var d draft
+				if err := setAuthorityHost(&d, v); err != nil {
+					return &ConfigError{Property: "authority_host", Err: fmt.Errorf("AZURE_AUTHORITY_HOST: %w", err)}
+				}
+				creds.AuthorityHost = d.Client.Credentials.AuthorityHost
+			}
 		}
 	}
 	if err := creds.Validate(); err != nil {
-		return cfg, configError(err)
+		return configError(err)
 	}
-	if err := checkCloudMatch(ep, cloud, creds.Scope); err != nil {
-		return cfg, err
-	}
-	cfg.Client.Credentials = creds
-
-	// The properties that stand alone, through the table.
-	for _, p := range PropertyTable() {
-		if p.set == nil {
-			continue
-		}
-		v := get(p.Name)
-		if v == "" {
-			v = p.Default
-		}
-		if v == "" {
-			continue
-		}
-		if err := p.set(&cfg, v); err != nil {
-			return cfg, &ConfigError{Property: p.Name, Err: err}
-		}
-	}
-
-	// What they look like.
-	cfg.Convert.Schema = schema
-	cfg.Convert.TimeKey = get("time_key")
-	if cfg.Convert.TimeKey == "" && schema != convert.Raw {
-		cfg.Convert.TimeKey = "timestamp"
-	}
-	return cfg, nil
+	return checkCloudMatch(cfg.Client.Endpoint, creds.Cloud, creds.Scope)
 }
 
-// Parsers of the properties that stand alone, for PropertyTable: each
-// takes a value that is not "" (the property's, else its default).
-
-func setCAFile(c *Config, v string) error { c.Client.CAFile = v; return nil }
-
-func setProxy(c *Config, v string) error {
-	if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an http(s)://host:port URL", redactURL(v))
-	}
-	c.Client.Proxy = v
-	return nil
-}
-
-func setCompress(c *Config, v string) error {
-	switch strings.ToLower(v) {
-	case "gzip", "on", "true":
-		c.Client.Gzip = true
-	case "none", "off", "false":
-		c.Client.Gzip = false
-	default:
-		return fmt.Errorf("%q is not gzip or none", v)
-	}
-	return nil
-}
-
-func setMaxRequestBytes(c *Config, v string) (err error) {
-	c.Client.MaxRequestBytes, err = wholeNumber(v, azmon.MinRequestBytes, azmon.MaxBodyBytes)
-	return err
-}
-
-func setMaxConcurrency(c *Config, v string) (err error) {
-	c.Client.MaxConcurrency, err = wholeNumber(v, 1, azmon.MaxConcurrencyLimit)
-	return err
-}
-
-func setTimeout(c *Config, v string) error {
-	d, err := parseDuration(v)
-	if err != nil || d < time.Second || d > time.Hour {
-		return fmt.Errorf("%q is not a duration between 1s and 1h (e.g. 30s)", v)
-	}
-	c.Timeout = d
-	return nil
-}
-
-func setEnterpriseID(c *Config, v string) error {
-	n, err := strconv.ParseInt(strings.ReplaceAll(v, "_", ""), 10, 32)
-	if err != nil || n < 1 {
-		return fmt.Errorf("%q is not an enterprise ID (a whole number from 1 to %d)", v, math.MaxInt32)
-	}
-	c.Convert.EnterpriseID = n
-	return nil
-}
-
-// parseASIMEndpoint takes dce_url and dcr_id, and the three streams of
-// schema asim (ASIMStreamProperties).
-func parseASIMEndpoint(get func(string) string) (azmon.Endpoint, []string, error) {
+// asimEndpoint takes dce_url and dcr_id, and the three streams of
+// schema asim.
+func (d *draft) asimEndpoint() (azmon.Endpoint, []string, error) {
 	var ep azmon.Endpoint
-	for _, p := range []string{"endpoint_url", "stream_name", "table_name"} {
-		if get(p) != "" {
-			return ep, nil, propErr(p, "schema asim sends to three streams of one DCR: set dce_url and dcr_id, and asim_*_stream to rename the streams, instead of %s", p)
+	for _, p := range []struct{ name, v string }{{"endpoint_url", d.endpointURL}, {"stream_name", d.streamName}, {"table_name", d.tableName}} {
+		if p.v != "" {
+			return ep, nil, propErr(p.name, "schema asim sends to three streams of one DCR: set dce_url and dcr_id, and asim_*_stream to rename the streams, instead of %s", p.name)
 		}
 	}
-	if get("dce_url") == "" {
+	if d.dceURL == "" {
 		return ep, nil, propErr("dce_url", "not set (schema asim needs dce_url and dcr_id)")
 	}
-	base, err := azmon.ParseDCEURL(get("dce_url"))
+	base, err := azmon.ParseDCEURL(d.dceURL)
 	if err != nil {
 		return ep, nil, &ConfigError{"dce_url", err}
 	}
 	ep.Base = base
-	if ep.DCRID = get("dcr_id"); ep.DCRID == "" {
+	if ep.DCRID = d.dcrID; ep.DCRID == "" {
 		return ep, nil, propErr("dcr_id", "not set (the DCR's Immutable Id, dcr-...)")
 	}
+	props := ASIMStreamProperties()
 	var streams []string
-	for _, p := range ASIMStreamProperties() {
-		st := get(p[0])
-		if st == "" {
-			st = p[1]
-		}
+	for i, st := range d.asimStreams {
 		ep.Stream = st
 		if err := ep.Validate(); err != nil {
-			prop := p[0]
+			prop := props[i][0]
 			if !strings.HasPrefix(ep.DCRID, "dcr-") {
 				prop = "dcr_id"
 			}
@@ -311,41 +211,40 @@ func parseASIMEndpoint(get func(string) string) (azmon.Endpoint, []string, error
 	return ep, streams, nil
 }
 
-// parseEndpoint takes endpoint_url, or dce_url with dcr_id and stream_name
-// (or table_name, as in Fluent Bit's native plugin).
-func parseEndpoint(get func(string) string) (azmon.Endpoint, error) {
-	if raw := get("endpoint_url"); raw != "" {
-		for _, other := range []string{"dce_url", "dcr_id", "stream_name", "table_name"} {
-			if get(other) != "" {
-				return azmon.Endpoint{}, propErr(other, "set either endpoint_url or %s, not both", other)
+// endpoint takes endpoint_url, or dce_url with dcr_id and stream_name (or
+// table_name, as in Fluent Bit's native plugin).
+func (d *draft) endpoint() (azmon.Endpoint, error) {
+	if d.endpointURL != "" {
+		for _, other := range []struct{ name, v string }{{"dce_url", d.dceURL}, {"dcr_id", d.dcrID}, {"stream_name", d.streamName}, {"table_name", d.tableName}} {
+			if other.v != "" {
+				return azmon.Endpoint{}, propErr(other.name, "set either endpoint_url or %s, not both", other.name)
 			}
 		}
-		ep, err := azmon.ParseEndpointURL(raw)
+		ep, err := azmon.ParseEndpointURL(d.endpointURL)
 		if err != nil {
 			return ep, &ConfigError{"endpoint_url", err}
 		}
 		return ep, nil
 	}
 	var ep azmon.Endpoint
-	if get("dce_url") == "" {
+	if d.dceURL == "" {
 		return ep, propErr("endpoint_url", "not set (or set dce_url, dcr_id and stream_name)")
 	}
-	base, err := azmon.ParseDCEURL(get("dce_url"))
+	base, err := azmon.ParseDCEURL(d.dceURL)
 	if err != nil {
 		return ep, &ConfigError{"dce_url", err}
 	}
 	ep.Base = base
-	if ep.DCRID = get("dcr_id"); ep.DCRID == "" {
+	if ep.DCRID = d.dcrID; ep.DCRID == "" {
 		return ep, propErr("dcr_id", "not set (the DCR's Immutable Id, dcr-...)")
 	}
-	stream, table := get("stream_name"), get("table_name")
 	switch {
-	case stream != "" && table != "":
+	case d.streamName != "" && d.tableName != "":
 		return ep, propErr("table_name", "set either stream_name or table_name, not both")
-	case stream != "":
-		ep.Stream = stream
-	case table != "":
-		ep.Stream = "Custom-" + strings.TrimPrefix(table, "Custom-")
+	case d.streamName != "":
+		ep.Stream = d.streamName
+	case d.tableName != "":
+		ep.Stream = "Custom-" + strings.TrimPrefix(d.tableName, "Custom-")
 	default:
 		return ep, propErr("stream_name", "not set (e.g. Custom-KeeperLogs_CL), nor table_name")
 	}
@@ -394,16 +293,6 @@ func inferAuth(c azmon.Credentials, getenv func(string) string) azmon.AuthMode {
 		return azmon.AuthClientSecret
 	}
 	return azmon.AuthManagedIdentity
-}
-
-func boolProp(get func(string) string, name string) (bool, error) {
-	switch strings.ToLower(get(name)) {
-	case "", "off", "false", "no", "0":
-		return false, nil
-	case "on", "true", "yes", "1":
-		return true, nil
-	}
-	return false, propErr(name, "%q is not on or off", get(name))
 }
 
 // redactURL drops a URL's user info (a proxy password) for messages.

@@ -2,6 +2,9 @@ package plugin
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -76,6 +79,73 @@ func TestFieldErrorsNameProperties(t *testing.T) {
 		var ce *ConfigError
 		if !errors.As(err, &ce) || ce.Property != prop || ce.Error() != "property "+prop+": wrong" {
 			t.Errorf("%s: %v, want property %s", field, err, prop)
+		}
+	}
+}
+
+// propertiesMarkdown is the README's table of properties, made from
+// PropertyTable.
+func propertiesMarkdown() string {
+	var b strings.Builder
+	b.WriteString("| property | meaning | default |\n|---|---|---|\n")
+	for _, p := range PropertyTable() {
+		def := p.DefaultDoc
+		switch {
+		case def != "":
+		case p.Default != "":
+			def = "`" + p.Default + "`"
+		default:
+			def = "-"
+		}
+		doc := p.Doc
+		if p.Secret {
+			doc += " (a secret: never logged)"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", p.Name, doc, def)
+	}
+	return b.String()
+}
+
+// TestPropertiesInREADME keeps the README's table of properties equal to
+// PropertyTable (regenerate it with UPDATE_README=1 go test ./plugin -run
+// TestPropertiesInREADME).
+func TestPropertiesInREADME(t *testing.T) {
+	const begin, end = "<!-- properties:begin -->\n", "<!-- properties:end -->"
+	path := filepath.Join("..", "README.md")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	i, j := strings.Index(readme, begin), strings.Index(readme, end)
+	if i < 0 || j < i {
+		t.Fatalf("README.md has no %q ... %q block", begin, end)
+	}
+	want := propertiesMarkdown()
+	if readme[i+len(begin):j] == want {
+		return
+	}
+	if os.Getenv("UPDATE_README") != "" {
+		if err := os.WriteFile(path, []byte(readme[:i+len(begin)]+want+readme[j:]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("README.md's table of properties differs from PropertyTable(): run UPDATE_README=1 go test ./plugin -run TestPropertiesInREADME")
+}
+
+// TestEveryPropertyDocumented: each property says what it means, and one
+// with a default shows it.
+func TestEveryPropertyDocumented(t *testing.T) {
+	for _, p := range PropertyTable() {
+		if p.Doc == "" {
+			t.Errorf("%s has no Doc", p.Name)
+		}
+		if p.set == nil {
+			t.Errorf("%s has no parser", p.Name)
+		}
+		if p.Default != "" && p.DefaultDoc != "" {
+			t.Errorf("%s has both a Default and a DefaultDoc: the README shows the Default", p.Name)
 		}
 	}
 }
