@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/keeper-azmon/keeper-azmon/azmon"
+	"github.com/keeper-azmon/keeper-azmon/internal/fbconfig"
 	"github.com/keeper-azmon/keeper-azmon/plugin"
 )
 
@@ -105,55 +106,17 @@ func (a *app) check(ctx context.Context, args []string) int {
 }
 
 // runCheck reads the configuration, posts the sample event and explains
-// the outcome.
+// the outcome: config, then token and ingestion, as the report's steps.
 func (a *app) runCheck(ctx context.Context, file, spec string, logw io.Writer) *checkReport {
 	r := &checkReport{Config: file, Stage: "config"}
-	_, out, err := a.loadOutput(file, spec)
-	if err != nil {
-		r.step("config", "fail", err.Error())
-		return r.fail(exitConfig, "config", err.Error())
-	}
-	r.Output = out.Label()
-	props := out.Properties()
-	for _, prop := range sortedKeys(out.UnsetVars()) {
-		r.Warnings = append(r.Warnings, unsetNote(out, prop))
-	}
-
-	cfg, err := plugin.ParseConfigEnv(props, a.getenv)
-	if err != nil {
-		msg := err.Error()
-		var advice []string
-		var ce *plugin.ConfigError
-		if errors.As(err, &ce) {
-			if note := unsetNote(out, ce.Property); note != "" {
-				advice = append(advice, note+": export it before starting Fluent Bit (and before check).")
-			}
-		}
-		r.step("config", "fail", msg)
-		return r.fail(exitConfig, "config", "invalid configuration: "+msg, advice...)
+	out, props, cfg, ok := a.checkConfig(r, file, spec)
+	if !ok {
+		return r
 	}
 	t := newTarget(cfg)
 	ep := cfg.Client.Endpoint
 	r.Auth, r.Authority, r.Scope, r.Endpoint, r.Stream = string(t.Auth), t.Authority, t.Scope, ep.URL(), ep.Stream
-	if cfg.AuthInferred {
-		for _, prop := range []string{"client_secret", "client_secret_file", "client_certificate_path"} {
-			note := unsetNote(out, prop)
-			if note == "" || props.Get(prop) != "" {
-				continue
-			}
-			for i, w := range r.Warnings {
-				if w == note {
-					r.Warnings[i] = fmt.Sprintf("auth was inferred as %s because %s is empty: %s.", t.Auth, prop, note)
-				}
-			}
-		}
-	}
-	if t.Auth == azmon.AuthClientSecret && t.GUIDLike {
-		r.Warnings = append(r.Warnings, "client_secret has the shape of a GUID, like a secret's Secret ID: it must be the secret's Value.")
-	}
-	if t.Auth == azmon.AuthClientSecret && string(cfg.Client.Credentials.ClientSecret) != "" && string(cfg.Client.Credentials.ClientSecret) == t.ClientID {
-		r.Warnings = append(r.Warnings, "client_secret equals client_id: it must be the secret's Value.")
-	}
+	r.warnCredentials(out, props, cfg, t)
 
 	// The sample goes through a plugin instance, as Fluent Bit's flush would.
 	in, err := plugin.New(props, plugin.Options{ID: out.Name, LogOutput: logw, LogLevel: slog.LevelDebug,
@@ -163,30 +126,8 @@ func (a *app) runCheck(ctx context.Context, file, spec string, logw io.Writer) *
 		return r.fail(exitConfig, "config", "invalid configuration: "+err.Error())
 	}
 	defer in.Close()
-	compress := "none"
-	if cfg.Client.Gzip {
-		compress = "gzip"
-	}
-	timeKey := cfg.Convert.TimeKey
-	if timeKey == "" {
-		timeKey = "Fluent Bit's event time"
-	}
-	r.step("config", "ok",
-		fmt.Sprintf("endpoint %s, DCR %s, stream %s", ep.Base, ep.DCRID, ep.Stream),
-		fmt.Sprintf("schema %s (time from %s), compress %s, max_request_bytes %d, timeout %s",
-			cfg.Convert.Schema, timeKey, compress, cfg.Client.MaxRequestBytes, cfg.Timeout))
-
-	authLine := "auth " + string(t.Auth)
-	if cfg.AuthInferred {
-		authLine += " (inferred)"
-	}
-	if t.ClientID != "" {
-		authLine += ", client_id " + t.ClientID
-	}
-	if t.TenantID != "" {
-		authLine += ", tenant_id " + t.TenantID
-	}
-	tokenLines := []string{authLine, "authority " + t.Authority + ", scope " + t.Scope}
+	r.step("config", "ok", configLines(cfg)...)
+	tokenLines := tokenLines(cfg, t)
 
 	// The sample event, through the plugin's own conversion.
 	r.CheckID = newCheckID()
@@ -215,7 +156,103 @@ func (a *app) runCheck(ctx context.Context, file, spec string, logw io.Writer) *
 		r.Table, r.Query = tableAndQuery(ep.Stream, cfg, r.CheckID)
 		return r
 	}
-	err = res.Err
+	return r.explain(res, t, tokenLines, ep)
+}
+
+// checkConfig reads the output's section and parses it, reporting the
+// config step's failure; ok is false when the check ends there.
+func (a *app) checkConfig(r *checkReport, file, spec string) (out fbconfig.Output, props plugin.MapProperties, cfg plugin.Config, ok bool) {
+	_, out, err := a.loadOutput(file, spec)
+	if err != nil {
+		r.step("config", "fail", err.Error())
+		r.fail(exitConfig, "config", err.Error())
+		return out, nil, cfg, false
+	}
+	r.Output = out.Label()
+	props = out.Properties()
+	for _, prop := range sortedKeys(out.UnsetVars()) {
+		r.Warnings = append(r.Warnings, unsetNote(out, prop))
+	}
+	cfg, err = plugin.ParseConfigEnv(props, a.getenv)
+	if err != nil {
+		msg := err.Error()
+		var advice []string
+		var ce *plugin.ConfigError
+		if errors.As(err, &ce) {
+			if note := unsetNote(out, ce.Property); note != "" {
+				advice = append(advice, note+": export it before starting Fluent Bit (and before check).")
+			}
+		}
+		r.step("config", "fail", msg)
+		r.fail(exitConfig, "config", "invalid configuration: "+msg, advice...)
+		return out, props, cfg, false
+	}
+	return out, props, cfg, true
+}
+
+// warnCredentials adds what looks wrong in the credentials though it
+// parses: an auth mode inferred from an unset variable, a Secret ID given
+// for the secret's Value.
+func (r *checkReport) warnCredentials(out fbconfig.Output, props plugin.MapProperties, cfg plugin.Config, t target) {
+	if cfg.AuthInferred {
+		for _, prop := range []string{"client_secret", "client_secret_file", "client_certificate_path"} {
+			note := unsetNote(out, prop)
+			if note == "" || props.Get(prop) != "" {
+				continue
+			}
+			for i, w := range r.Warnings {
+				if w == note {
+					r.Warnings[i] = fmt.Sprintf("auth was inferred as %s because %s is empty: %s.", t.Auth, prop, note)
+				}
+			}
+		}
+	}
+	secret := string(cfg.Client.Credentials.ClientSecret)
+	if t.Auth == azmon.AuthClientSecret && t.GUIDLike {
+		r.Warnings = append(r.Warnings, "client_secret has the shape of a GUID, like a secret's Secret ID: it must be the secret's Value.")
+	}
+	if t.Auth == azmon.AuthClientSecret && secret != "" && secret == t.ClientID {
+		r.Warnings = append(r.Warnings, "client_secret equals client_id: it must be the secret's Value.")
+	}
+}
+
+// configLines are the config step's lines: where the sample goes and how.
+func configLines(cfg plugin.Config) []string {
+	ep := cfg.Client.Endpoint
+	compress := "none"
+	if cfg.Client.Gzip {
+		compress = "gzip"
+	}
+	timeKey := cfg.Convert.TimeKey
+	if timeKey == "" {
+		timeKey = "Fluent Bit's event time"
+	}
+	return []string{
+		fmt.Sprintf("endpoint %s, DCR %s, stream %s", ep.Base, ep.DCRID, ep.Stream),
+		fmt.Sprintf("schema %s (time from %s), compress %s, max_request_bytes %d, timeout %s",
+			cfg.Convert.Schema, timeKey, compress, cfg.Client.MaxRequestBytes, cfg.Timeout),
+	}
+}
+
+// tokenLines are the token step's lines: who asks whom for a token.
+func tokenLines(cfg plugin.Config, t target) []string {
+	authLine := "auth " + string(t.Auth)
+	if cfg.AuthInferred {
+		authLine += " (inferred)"
+	}
+	if t.ClientID != "" {
+		authLine += ", client_id " + t.ClientID
+	}
+	if t.TenantID != "" {
+		authLine += ", tenant_id " + t.TenantID
+	}
+	return []string{authLine, "authority " + t.Authority + ", scope " + t.Scope}
+}
+
+// explain ends the report of a sample that was not accepted: what went
+// wrong, at which step, what the other side said, and the request ids.
+func (r *checkReport) explain(res plugin.Report, t target, tokenLines []string, ep azmon.Endpoint) *checkReport {
+	err := res.Err
 	if first := res.FirstErr; err != nil && first != nil && azmon.NetworkKind(err) == azmon.NetTimeout {
 		// An earlier attempt said more than "no answer in time".
 		var te *azmon.TokenError
