@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keeper-azmon/keeper-azmon/internal/fbconfig"
 	"github.com/keeper-azmon/keeper-azmon/plugin"
 )
 
@@ -39,8 +40,40 @@ type sendOptions struct {
 
 // send is the `send` command.
 func (a *app) send(ctx context.Context, args []string) int {
+	o, name, code := a.sendFlags(args)
+	if code >= 0 {
+		return code
+	}
+	_, out, err := a.loadOutput(o.file, o.spec)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "keeper-azmon send: %v\n", err)
+		return exitConfig
+	}
+	input, name, size, closeInput, err := a.openInput(name)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "keeper-azmon send: %v\n", err)
+		return exitConfig
+	}
+	defer closeInput()
+
+	prog := &meter{w: a.stdout, tty: isTerminal(a.stdout), quiet: o.quiet, total: size}
+	in, code := a.sendInstance(out, o, prog)
+	if in == nil {
+		return code
+	}
+	defer in.Close()
+
+	s := &sendRun{a: a, o: o, in: in, prog: prog}
+	start := time.Now()
+	runErr := s.run(ctx, input)
+	prog.clear()
+	return s.report(runErr, name, time.Since(start))
+}
+
+// sendFlags reads send's command line: the options and the input's name,
+// or an exit code (>= 0) when the command line is wrong.
+func (a *app) sendFlags(args []string) (o sendOptions, input string, code int) {
 	fs := a.newFlags("send")
-	var o sendOptions
 	fs.StringVar(&o.file, "c", "", "Fluent Bit configuration `file` (.conf or .yaml)")
 	fs.StringVar(&o.spec, "output", "", "which keeper_azmon output: index, instance name or alias")
 	fs.StringVar(&o.tag, "tag", "keeper.events", "Fluent Bit tag of the records")
@@ -51,41 +84,38 @@ func (a *app) send(ctx context.Context, args []string) int {
 	fs.BoolVar(&o.verbose, "v", false, "write the plugin's info log lines to stderr")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
-		return a.flagError(err)
+		return o, "", a.flagError(err)
 	}
 	if len(pos) != 1 {
 		fmt.Fprintln(a.stderr, "keeper-azmon send: give one input: a JSON lines file, or - for stdin")
-		return exitConfig
+		return o, "", exitConfig
 	}
 	if o.chunkBytes < 1 || o.retries < 0 || o.retryWait < 0 {
 		fmt.Fprintln(a.stderr, "keeper-azmon send: -chunk-bytes must be positive, -retries and -retry-wait not negative")
-		return exitConfig
+		return o, "", exitConfig
 	}
-	_, out, err := a.loadOutput(o.file, o.spec)
-	if err != nil {
-		fmt.Fprintf(a.stderr, "keeper-azmon send: %v\n", err)
-		return exitConfig
-	}
+	return o, pos[0], -1
+}
 
-	var input io.Reader
-	var size int64
-	name := pos[0]
+// openInput opens the named JSON lines file, or stdin for "-", with its
+// size when it is a regular file (0 otherwise).
+func (a *app) openInput(name string) (r io.Reader, shown string, size int64, closeFn func(), err error) {
 	if name == "-" {
-		input, name = a.stdin, "stdin"
-	} else {
-		f, err := os.Open(name)
-		if err != nil {
-			fmt.Fprintf(a.stderr, "keeper-azmon send: %v\n", err)
-			return exitConfig
-		}
-		defer f.Close()
-		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-			size = fi.Size()
-		}
-		input = f
+		return a.stdin, "stdin", 0, func() {}, nil
 	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, name, 0, nil, err
+	}
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		size = fi.Size()
+	}
+	return f, name, size, func() { f.Close() }, nil
+}
 
-	prog := &meter{w: a.stdout, tty: isTerminal(a.stdout), quiet: o.quiet, total: size}
+// sendInstance builds the plugin instance send flushes to, its lines on
+// stderr below the meter; nil and an exit code when the output is invalid.
+func (a *app) sendInstance(out fbconfig.Output, o sendOptions, prog *meter) (*plugin.Instance, int) {
 	logs := &clearingWriter{w: a.stderr, before: prog.clear}
 	level := slog.LevelWarn
 	if o.verbose {
@@ -100,24 +130,24 @@ func (a *app) send(ctx context.Context, args []string) int {
 				fmt.Fprintf(a.stderr, "  %s\n", note)
 			}
 		}
-		return exitConfig
+		return nil, exitConfig
 	}
-	defer in.Close()
+	return in, exitOK
+}
 
-	s := &sendRun{a: a, o: o, in: in, prog: prog}
-	start := time.Now()
-	runErr := s.run(ctx, input)
-	prog.clear()
-	stats := in.Stats()
+// report prints send's summary and returns its exit code.
+func (s *sendRun) report(runErr error, name string, took time.Duration) int {
+	a, o := s.a, s.o
+	stats := s.in.Stats()
 	accepted, dropped := stats.Records, stats.Dropped
 
-	ep := in.Config().Client.Endpoint
+	ep := s.in.Config().Client.Endpoint
 	streams := ep.Stream
 	if len(s.streams) > 0 {
 		streams = strings.Join(s.streams, ", ") // schema asim: every stream records went to
 	}
 	fmt.Fprintf(a.stdout, "sent %d of %d events from %s to %s (DCR %s) in %s, %s",
-		accepted, s.events, name, streams, ep.DCRID, plural(s.chunks, "chunk"), time.Since(start).Round(time.Millisecond))
+		accepted, s.events, name, streams, ep.DCRID, plural(s.chunks, "chunk"), took.Round(time.Millisecond))
 	if s.bad > 0 {
 		fmt.Fprintf(a.stdout, "; %s skipped", plural(s.bad, "bad line"))
 	}
