@@ -223,10 +223,7 @@ func (r *classicReader) read(path string, depth int) error {
 	if err != nil {
 		return fmt.Errorf("read config: %w", err)
 	}
-	cur := -1 // index in r.cfg.Sections of this file's current section
-	indent, haveIndent := "", false
-	inGroup := false // inside an indented [GROUP] of the current section
-	nKeys := 0       // keys of the current section or group
+	f := &classicFile{r: r, path: path, depth: depth, cur: -1}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for n := 1; sc.Scan(); n++ {
@@ -234,112 +231,143 @@ func (r *classicReader) read(path string, depth int) error {
 		if n == 1 {
 			line = strings.TrimPrefix(line, "\ufeff")
 		}
-		if line == "" || line[0] == '#' {
-			continue
+		if err := f.line(n, line); err != nil {
+			return err
 		}
-		where := fmt.Sprintf("%s:%d", path, n)
-		if len(line) > len("@INCLUDE ") && strings.EqualFold(line[:len("@INCLUDE ")], "@INCLUDE ") {
-			// The rest of the line, as written, is the file or pattern.
-			arg, _ := r.vars.expand(line[len("@INCLUDE "):])
-			if err := r.include(where, arg, depth); err != nil {
-				return err
-			}
-			continue
-		}
-		if line[0] == '@' {
-			cmd, arg, _ := strings.Cut(line, " ")
-			arg = strings.TrimSpace(arg)
-			switch strings.ToUpper(cmd) {
-			case "@INCLUDE":
-				return fmt.Errorf("%s: @INCLUDE without a file", where)
-			case "@SET":
-				k, v, ok := strings.Cut(arg, "=")
-				if !ok || strings.TrimSpace(k) == "" {
-					return fmt.Errorf("%s: @SET wants KEY=VALUE", where)
-				}
-				v, _ = r.vars.expand(strings.TrimSpace(v))
-				r.vars.set[strings.TrimSpace(k)] = v
-			default:
-				return fmt.Errorf("%s: unknown command %s (want @INCLUDE or @SET)", where, cmd)
-			}
-			continue
-		}
-		if line[0] == '[' {
-			// The name ends at the first ']'; the rest of the line is ignored.
-			end := strings.IndexByte(line, ']')
-			if end < 0 {
-				return fmt.Errorf("%s: malformed section header %q (no ']')", where, line)
-			}
-			r.cfg.Sections = append(r.cfg.Sections, Section{Kind: sectionKind(line[1:end]), File: path, Line: n})
-			cur, inGroup, nKeys = len(r.cfg.Sections)-1, false, 0
-			continue
-		}
-		// The first other line of the file sets the indentation.
-		if !haveIndent {
-			i := 0
-			for i < len(line) && isBlank(line[i]) {
-				i++
-			}
-			if i == 0 {
-				return fmt.Errorf("%s: invalid indentation level: %.60q starts in column 0; indent the keys of a section (only [SECTION], @INCLUDE, @SET and # comments start in column 0)", where, line)
-			}
-			indent, haveIndent = line[:i], true
-			if i == len(line) {
-				continue // a line of blanks
-			}
-		}
-		level, group, err := checkIndent(line, indent)
-		if err != nil {
-			return fmt.Errorf("%s: invalid indentation level: %v", where, err)
-		}
-		if !group {
-			inGroup = false
-		}
-		if level == len(line) || line[level] == '#' {
-			continue // a comment, or blanks, at the keys' indentation
-		}
-		rest := line[level:]
-		sp := strings.IndexByte(rest, ' ')
-		if sp < 0 {
-			if rest[0] == '[' {
-				return fmt.Errorf("%s: section header %q is indented; [SECTION] lines start in column 0", where, rest)
-			}
-			return fmt.Errorf("%s: key %.60q has no value (key and value are separated by a space; a tab does not separate them)", where, rest)
-		}
-		key := rest[:sp]
-		if key[0] == '[' {
-			// An indented [GROUP] within the section: its keys are not the
-			// section's properties.
-			if !strings.Contains(rest, "]") {
-				return fmt.Errorf("%s: malformed group header %q", where, rest)
-			}
-			if cur < 0 {
-				return fmt.Errorf("%s: group %q is outside any [SECTION]", where, rest)
-			}
-			if inGroup && nKeys == 0 {
-				return fmt.Errorf("%s: the previous group has no keys", where)
-			}
-			inGroup, nKeys = true, 0
-			continue
-		}
-		raw := rest[sp+1:]
-		if raw == "" {
-			return fmt.Errorf("%s: key %q has no value", where, key)
-		}
-		if cur < 0 {
-			return fmt.Errorf("%s: %.60q is outside any [SECTION]", where, rest)
-		}
-		nKeys++
-		if inGroup {
-			continue
-		}
-		val, unset := r.vars.expand(strings.TrimSpace(raw))
-		s := &r.cfg.Sections[cur]
-		s.Props = append(s.Props, Prop{Key: strings.ToLower(strings.TrimSpace(key)), Value: val, Raw: strings.TrimSpace(raw), Unset: unset})
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
+	return nil
+}
+
+// classicFile is the state of one classic file while it is read.
+type classicFile struct {
+	r          *classicReader
+	path       string
+	depth      int
+	cur        int // index in r.cfg.Sections of this file's current section; -1 before the first
+	indent     string
+	haveIndent bool
+	inGroup    bool // inside an indented [GROUP] of the current section
+	nKeys      int  // keys of the current section or group
+}
+
+// line reads line n: a comment, a command, a section header or an entry.
+func (f *classicFile) line(n int, line string) error {
+	if line == "" || line[0] == '#' {
+		return nil
+	}
+	where := fmt.Sprintf("%s:%d", f.path, n)
+	switch line[0] {
+	case '@':
+		return f.command(where, line)
+	case '[':
+		// The name ends at the first ']'; the rest of the line is ignored.
+		end := strings.IndexByte(line, ']')
+		if end < 0 {
+			return fmt.Errorf("%s: malformed section header %q (no ']')", where, line)
+		}
+		f.r.cfg.Sections = append(f.r.cfg.Sections, Section{Kind: sectionKind(line[1:end]), File: f.path, Line: n})
+		f.cur, f.inGroup, f.nKeys = len(f.r.cfg.Sections)-1, false, 0
+		return nil
+	}
+	return f.entry(where, line)
+}
+
+// command reads an @INCLUDE or @SET line.
+func (f *classicFile) command(where, line string) error {
+	r := f.r
+	if len(line) > len("@INCLUDE ") && strings.EqualFold(line[:len("@INCLUDE ")], "@INCLUDE ") {
+		// The rest of the line, as written, is the file or pattern.
+		arg, _ := r.vars.expand(line[len("@INCLUDE "):])
+		return r.include(where, arg, f.depth)
+	}
+	cmd, arg, _ := strings.Cut(line, " ")
+	arg = strings.TrimSpace(arg)
+	switch strings.ToUpper(cmd) {
+	case "@INCLUDE":
+		return fmt.Errorf("%s: @INCLUDE without a file", where)
+	case "@SET":
+		k, v, ok := strings.Cut(arg, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return fmt.Errorf("%s: @SET wants KEY=VALUE", where)
+		}
+		v, _ = r.vars.expand(strings.TrimSpace(v))
+		r.vars.set[strings.TrimSpace(k)] = v
+		return nil
+	}
+	return fmt.Errorf("%s: unknown command %s (want @INCLUDE or @SET)", where, cmd)
+}
+
+// entry reads an indented line: a key and its value, or a [GROUP] header.
+func (f *classicFile) entry(where, line string) error {
+	// The first such line of the file sets the indentation.
+	if !f.haveIndent {
+		i := 0
+		for i < len(line) && isBlank(line[i]) {
+			i++
+		}
+		if i == 0 {
+			return fmt.Errorf("%s: invalid indentation level: %.60q starts in column 0; indent the keys of a section (only [SECTION], @INCLUDE, @SET and # comments start in column 0)", where, line)
+		}
+		f.indent, f.haveIndent = line[:i], true
+		if i == len(line) {
+			return nil // a line of blanks
+		}
+	}
+	level, group, err := checkIndent(line, f.indent)
+	if err != nil {
+		return fmt.Errorf("%s: invalid indentation level: %v", where, err)
+	}
+	if !group {
+		f.inGroup = false
+	}
+	if level == len(line) || line[level] == '#' {
+		return nil // a comment, or blanks, at the keys' indentation
+	}
+	rest := line[level:]
+	sp := strings.IndexByte(rest, ' ')
+	if sp < 0 {
+		if rest[0] == '[' {
+			return fmt.Errorf("%s: section header %q is indented; [SECTION] lines start in column 0", where, rest)
+		}
+		return fmt.Errorf("%s: key %.60q has no value (key and value are separated by a space; a tab does not separate them)", where, rest)
+	}
+	key := rest[:sp]
+	if key[0] == '[' {
+		return f.group(where, rest)
+	}
+	raw := rest[sp+1:]
+	if raw == "" {
+		return fmt.Errorf("%s: key %q has no value", where, key)
+	}
+	if f.cur < 0 {
+		return fmt.Errorf("%s: %.60q is outside any [SECTION]", where, rest)
+	}
+	f.nKeys++
+	if f.inGroup {
+		return nil
+	}
+	val, unset := f.r.vars.expand(strings.TrimSpace(raw))
+	s := &f.r.cfg.Sections[f.cur]
+	s.Props = append(s.Props, Prop{Key: strings.ToLower(strings.TrimSpace(key)), Value: val, Raw: strings.TrimSpace(raw), Unset: unset})
+	return nil
+}
+
+// group reads an indented [GROUP] header within the section: its keys are
+// not the section's properties.
+func (f *classicFile) group(where, rest string) error {
+	if !strings.Contains(rest, "]") {
+		return fmt.Errorf("%s: malformed group header %q", where, rest)
+	}
+	if f.cur < 0 {
+		return fmt.Errorf("%s: group %q is outside any [SECTION]", where, rest)
+	}
+	if f.inGroup && f.nKeys == 0 {
+		return fmt.Errorf("%s: the previous group has no keys", where)
+	}
+	f.inGroup, f.nKeys = true, 0
 	return nil
 }
 
