@@ -510,23 +510,39 @@ func readYAML(cfg *Config, vars *fbVars, path string, depth int) error {
 			vars.set[env.Content[i].Value] = v
 		}
 	}
-	if inc := mapValue(root, "includes"); inc != nil {
-		if inc.Kind != yaml.SequenceNode {
-			return fmt.Errorf("%s:%d: includes is not a list", path, inc.Line)
+	if err := readYAMLIncludes(cfg, vars, path, root, depth); err != nil {
+		return err
+	}
+	readYAMLTopSections(cfg, vars, path, root)
+	return readYAMLPipeline(cfg, vars, path, root)
+}
+
+// readYAMLIncludes reads the files that includes names, in order.
+func readYAMLIncludes(cfg *Config, vars *fbVars, path string, root *yaml.Node, depth int) error {
+	inc := mapValue(root, "includes")
+	if inc == nil {
+		return nil
+	}
+	if inc.Kind != yaml.SequenceNode {
+		return fmt.Errorf("%s:%d: includes is not a list", path, inc.Line)
+	}
+	for _, n := range inc.Content {
+		pat, _ := vars.expand(n.Value)
+		files, err := resolveInclude(path, pat)
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", path, n.Line, err)
 		}
-		for _, n := range inc.Content {
-			pat, _ := vars.expand(n.Value)
-			files, err := resolveInclude(path, pat)
-			if err != nil {
-				return fmt.Errorf("%s:%d: %w", path, n.Line, err)
-			}
-			for _, f := range files {
-				if err := readYAML(cfg, vars, f, depth+1); err != nil {
-					return err
-				}
+		for _, f := range files {
+			if err := readYAML(cfg, vars, f, depth+1); err != nil {
+				return err
 			}
 		}
 	}
+	return nil
+}
+
+// readYAMLTopSections reads service, parsers, multiline_parsers and plugins.
+func readYAMLTopSections(cfg *Config, vars *fbVars, path string, root *yaml.Node) {
 	if svc := mapValue(root, "service"); svc != nil && svc.Kind == yaml.MappingNode {
 		cfg.Sections = append(cfg.Sections, yamlSection(vars, "service", path, svc))
 	}
@@ -549,24 +565,30 @@ func readYAML(cfg *Config, vars *fbVars, path string, depth int) error {
 		}
 		cfg.Sections = append(cfg.Sections, s)
 	}
-	if pl := mapValue(root, "pipeline"); pl != nil {
-		if pl.Kind != yaml.MappingNode {
-			return fmt.Errorf("%s:%d: pipeline is not a map", path, pl.Line)
+}
+
+// readYAMLPipeline reads pipeline's inputs, filters and outputs, in order.
+func readYAMLPipeline(cfg *Config, vars *fbVars, path string, root *yaml.Node) error {
+	pl := mapValue(root, "pipeline")
+	if pl == nil {
+		return nil
+	}
+	if pl.Kind != yaml.MappingNode {
+		return fmt.Errorf("%s:%d: pipeline is not a map", path, pl.Line)
+	}
+	for _, kind := range []string{"inputs", "filters", "outputs"} {
+		list := mapValue(pl, kind)
+		if list == nil {
+			continue
 		}
-		for _, kind := range []string{"inputs", "filters", "outputs"} {
-			list := mapValue(pl, kind)
-			if list == nil {
-				continue
+		if list.Kind != yaml.SequenceNode {
+			return fmt.Errorf("%s:%d: pipeline.%s is not a list", path, list.Line, kind)
+		}
+		for _, item := range list.Content {
+			if item.Kind != yaml.MappingNode {
+				return fmt.Errorf("%s:%d: an entry of pipeline.%s is not a map", path, item.Line, kind)
 			}
-			if list.Kind != yaml.SequenceNode {
-				return fmt.Errorf("%s:%d: pipeline.%s is not a list", path, list.Line, kind)
-			}
-			for _, item := range list.Content {
-				if item.Kind != yaml.MappingNode {
-					return fmt.Errorf("%s:%d: an entry of pipeline.%s is not a map", path, item.Line, kind)
-				}
-				cfg.Sections = append(cfg.Sections, yamlSection(vars, strings.TrimSuffix(kind, "s"), path, item))
-			}
+			cfg.Sections = append(cfg.Sections, yamlSection(vars, strings.TrimSuffix(kind, "s"), path, item))
 		}
 	}
 	return nil
