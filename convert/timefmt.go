@@ -293,76 +293,101 @@ func parseISO(s []byte) (instant, bool) {
 	if mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) {
 		return instant{}, false
 	}
-	var h, mi, sec, nsec, off int64
-	i := 10
-	if i < len(s) {
-		if c := s[i]; c != 'T' && c != 't' && c != ' ' {
-			return instant{}, false
-		}
-		var ok4, ok5 bool
-		h, ok4 = num(s, i+1, 2)
-		mi, ok5 = num(s, i+4, 2)
-		if !ok4 || !ok5 || s[i+3] != ':' || h > 23 || mi > 59 {
-			return instant{}, false
-		}
-		i += 6
-		if i < len(s) && s[i] == ':' {
-			var ok bool
-			if sec, ok = num(s, i+1, 2); !ok || sec > 60 {
-				return instant{}, false
-			}
-			i += 3
-			if i < len(s) && (s[i] == '.' || s[i] == ',') {
-				i++
-				start, scale := i, int64(1e8)
-				for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-					nsec += int64(s[i]-'0') * scale
-					scale /= 10
-				}
-				if i == start {
-					return instant{}, false
-				}
-			}
-		}
-		if i < len(s) {
-			switch c := s[i]; c {
-			case 'Z', 'z':
-				i++
-			case '+', '-':
-				oh, ok := num(s, i+1, 2)
-				if !ok || oh > 23 {
-					return instant{}, false
-				}
-				i += 3
-				var om int64
-				if i < len(s) {
-					if s[i] == ':' {
-						i++
-					}
-					if om, ok = num(s, i, 2); !ok || om > 59 {
-						return instant{}, false
-					}
-					i += 2
-				}
-				off = oh*3600 + om*60
-				if c == '-' {
-					off = -off
-				}
-			default:
-				return instant{}, false
-			}
-		}
-		if i != len(s) {
+	var c clock
+	if len(s) > 10 {
+		var ok bool
+		if c, ok = parseClock(s[10:]); !ok {
 			return instant{}, false
 		}
 	}
-	if sec == 60 {
+	if c.sec == 60 {
 		// A leap second (RFC 3339 allows :60): the last instant of the
 		// minute before it, which datetimes can hold.
-		sec, nsec = 59, 999_999_999
+		c.sec, c.nsec = 59, 999_999_999
 	}
-	unix := daysFromCivil(y, mo, d)*86400 + h*3600 + mi*60 + sec - off
-	return mkInstant(unix, nsec)
+	unix := daysFromCivil(y, mo, d)*86400 + c.h*3600 + c.mi*60 + c.sec - c.off
+	return mkInstant(unix, c.nsec)
+}
+
+// clock is the time-of-day part of an ISO date-time, with its zone offset
+// in seconds east of UTC.
+type clock struct{ h, mi, sec, nsec, off int64 }
+
+// parseClock parses what follows the date: (T|t| )hh:mm[:ss[(.|,)fraction]]
+// and an optional zone, to the end of s.
+func parseClock(s []byte) (c clock, ok bool) {
+	if ch := s[0]; ch != 'T' && ch != 't' && ch != ' ' {
+		return c, false
+	}
+	var okH, okM bool
+	c.h, okH = num(s, 1, 2)
+	c.mi, okM = num(s, 4, 2)
+	if !okH || !okM || s[3] != ':' || c.h > 23 || c.mi > 59 {
+		return c, false
+	}
+	i := 6
+	if i < len(s) && s[i] == ':' {
+		if c.sec, ok = num(s, i+1, 2); !ok || c.sec > 60 {
+			return c, false
+		}
+		i += 3
+		if i < len(s) && (s[i] == '.' || s[i] == ',') {
+			start := i + 1
+			c.nsec, i = fraction(s, start)
+			if i == start {
+				return c, false
+			}
+		}
+	}
+	if i < len(s) {
+		if c.off, i, ok = parseZone(s, i); !ok {
+			return c, false
+		}
+	}
+	return c, i == len(s)
+}
+
+// fraction reads the digits of a fraction of a second from s[i:] as
+// nanoseconds (digits past the ninth dropped) and returns where they end.
+func fraction(s []byte, i int) (nsec int64, end int) {
+	for scale := int64(1e8); i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		nsec += int64(s[i]-'0') * scale
+		scale /= 10
+	}
+	return nsec, i
+}
+
+// parseZone reads Z, z or ±hh[[:]mm] at s[i] as seconds east of UTC and
+// returns where it ends.
+func parseZone(s []byte, i int) (off int64, end int, ok bool) {
+	c := s[i]
+	switch c {
+	case 'Z', 'z':
+		return 0, i + 1, true
+	case '+', '-':
+	default:
+		return 0, i, false
+	}
+	oh, ok := num(s, i+1, 2)
+	if !ok || oh > 23 {
+		return 0, i, false
+	}
+	i += 3
+	var om int64
+	if i < len(s) {
+		if s[i] == ':' {
+			i++
+		}
+		if om, ok = num(s, i, 2); !ok || om > 59 {
+			return 0, i, false
+		}
+		i += 2
+	}
+	off = oh*3600 + om*60
+	if c == '-' {
+		off = -off
+	}
+	return off, i, true
 }
 
 // daysIn returns the number of days of month m of year y.
