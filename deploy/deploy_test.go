@@ -517,7 +517,7 @@ func checkOutput(t *testing.T, out fbPlugin, env map[string]envValue) {
 		}
 	}
 	if _, err := plugin.ParseConfigEnv(props, getenv); err != nil {
-		fail("plugin.ParseConfig: %v", err)
+		fail("plugin.ParseConfigEnv: %v", err)
 	}
 }
 

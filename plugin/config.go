@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -95,14 +94,9 @@ func propErr(prop string, format string, args ...any) error {
 	return &ConfigError{Property: prop, Err: fmt.Errorf(format, args...)}
 }
 
-// ParseConfig reads and checks every property of the configuration
-// contract, with the process environment for workload identity. The error
-// names the first property that is missing or wrong.
-func ParseConfig(p Properties) (Config, error) {
-	return ParseConfigEnv(p, os.Getenv)
-}
-
-// ParseConfigEnv is ParseConfig with the environment read through getenv.
+// ParseConfigEnv reads and checks every property of the configuration
+// contract, with the environment (for workload identity) read through
+// getenv. The error names the first property that is missing or wrong.
 // Each property of PropertyTable is parsed on its own; then what several
 // decide together is settled: where records go, and who sends them.
 func ParseConfigEnv(p Properties, getenv func(string) string) (Config, error) {

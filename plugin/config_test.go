@@ -41,7 +41,7 @@ func with(p MapProperties, kv ...string) MapProperties {
 }
 
 func TestParseConfigDefaults(t *testing.T) {
-	cfg, err := ParseConfig(baseProps())
+	cfg, err := ParseConfigEnv(baseProps(), os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestParseConfigVariants(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := ParseConfig(tc.props)
+			cfg, err := ParseConfigEnv(tc.props, os.Getenv)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -189,7 +189,7 @@ func TestParseConfigErrorsNameTheProperty(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseConfig(tc.props)
+			_, err := ParseConfigEnv(tc.props, os.Getenv)
 			var ce *ConfigError
 			if !errors.As(err, &ce) {
 				t.Fatalf("err = %v, want a ConfigError", err)

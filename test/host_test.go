@@ -28,12 +28,13 @@ const (
 const needMake = "run `make test` (it builds the plugin and the C host)"
 
 // hostPaths returns the C host and plugin from the environment `make test`
-// sets up, or fails the test.
+// sets up. Without it (a bare `go test ./...`) the test is skipped, saying
+// so; with it, a missing file fails the test.
 func hostPaths(t testing.TB) (hostBin, plugin string) {
 	t.Helper()
 	hostBin, plugin = os.Getenv("KEEPER_AZMON_HOST"), os.Getenv("KEEPER_AZMON_PLUGIN")
 	if hostBin == "" || plugin == "" {
-		t.Fatalf("KEEPER_AZMON_HOST or KEEPER_AZMON_PLUGIN is not set: %s", needMake)
+		t.Skipf("KEEPER_AZMON_HOST or KEEPER_AZMON_PLUGIN is not set: %s", needMake)
 	}
 	for _, p := range []string{hostBin, plugin} {
 		if _, err := os.Stat(p); err != nil {

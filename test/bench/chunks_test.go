@@ -74,7 +74,7 @@ type jsonSizer struct {
 
 func newJSONSizer(tb testing.TB, props map[string]string) *jsonSizer {
 	tb.Helper()
-	cfg, err := plugin.ParseConfig(plugin.MapProperties(props))
+	cfg, err := plugin.ParseConfigEnv(plugin.MapProperties(props), os.Getenv)
 	if err != nil {
 		tb.Fatal(err)
 	}
