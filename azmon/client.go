@@ -45,7 +45,8 @@ type Config struct {
 	MaxConcurrency int
 	// Logger receives the client's log lines; nil discards them.
 	Logger *slog.Logger
-	// UserAgent is sent with every request.
+	// UserAgent is sent with every request (the caller composes it); ""
+	// leaves Go's default.
 	UserAgent string
 	// Observer is told of every ingestion attempt and token request, for
 	// metrics; nil tells no one.
@@ -195,9 +196,6 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Observer == nil {
 		cfg.Observer = noObserver{}
-	}
-	if cfg.UserAgent == "" {
-		cfg.UserAgent = "keeper-azmon"
 	}
 	hc, err := newHTTPClient(cfg.CAFile, cfg.Proxy, cfg.MaxConcurrency)
 	if err != nil {
@@ -601,7 +599,9 @@ func (c *Client) roundTrip(ctx context.Context, body []byte, token, clientID str
 	req.Header.Set("x-ms-client-request-id", clientID)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", c.cfg.UserAgent)
+	if c.cfg.UserAgent != "" {
+		req.Header.Set("User-Agent", c.cfg.UserAgent)
+	}
 	if c.cfg.Gzip {
 		req.Header.Set("Content-Encoding", "gzip")
 	}

@@ -48,8 +48,9 @@ type Options struct {
 	// Getenv reads the environment for the configuration (workload
 	// identity's AZURE_* variables); nil means os.Getenv.
 	Getenv func(string) string
-	// UserAgent is sent with every request; "" means keeper-azmon/Version.
-	UserAgent string
+	// UserAgentComment is added to the User-Agent of every request, in
+	// parentheses: who uses the instance ("check" for keeper-azmon check).
+	UserAgentComment string
 }
 
 // Instance is one [OUTPUT] section. Its Flush is safe for concurrent use
@@ -103,9 +104,6 @@ func New(p Properties, opts Options) (*Instance, error) {
 	if opts.Getenv == nil {
 		opts.Getenv = os.Getenv
 	}
-	if opts.UserAgent == "" {
-		opts.UserAgent = "keeper-azmon/" + Version
-	}
 	log := NewLogger(opts.LogOutput, opts.ID, opts.LogLevel)
 	if opts.LogSink != nil {
 		log = NewSinkLogger(opts.LogSink, opts.ID, opts.LogLevel)
@@ -122,7 +120,7 @@ func New(p Properties, opts Options) (*Instance, error) {
 		cfg.Client.Observer = metrics
 	}
 	cfg.Client.Logger = log
-	cfg.Client.UserAgent = opts.UserAgent
+	cfg.Client.UserAgent = userAgent(cfg.Client.UserAgent, opts.UserAgentComment)
 	client, err := azmon.New(cfg.Client)
 	if err != nil {
 		return nil, configError(err)
@@ -358,6 +356,20 @@ func (in *Instance) Close() {
 	in.client.Close()
 	s := in.Stats()
 	in.log.Info("stopped", "records", s.Records, "requests", s.Requests, "bytes", s.Bytes, "retries", s.Retries, "dropped", s.Dropped)
+}
+
+// userAgent is the one place the User-Agent of the plugin's requests is
+// composed: keeper-azmon/<Version>, then what the properties added (the
+// Config's UserAgent, as they left it), then the caller's comment.
+func userAgent(fromProperties, comment string) string {
+	ua := "keeper-azmon/" + Version
+	if fromProperties != "" {
+		ua += " " + fromProperties
+	}
+	if comment != "" {
+		ua += " (" + comment + ")"
+	}
+	return ua
 }
 
 // Version is the plugin's version, sent in the User-Agent.

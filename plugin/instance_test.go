@@ -258,3 +258,30 @@ func TestStartAndSummaryLines(t *testing.T) {
 		t.Error("the secret is in the log")
 	}
 }
+
+// TestUserAgent: one place composes it; what the properties and the caller
+// add reach the service.
+func TestUserAgent(t *testing.T) {
+	for _, tc := range []struct{ fromProps, comment, want string }{
+		{"", "", "keeper-azmon/" + Version},
+		{"", "check", "keeper-azmon/" + Version + " (check)"},
+		{"site-a", "check", "keeper-azmon/" + Version + " site-a (check)"},
+	} {
+		if got := userAgent(tc.fromProps, tc.comment); got != tc.want {
+			t.Errorf("userAgent(%q, %q) = %q, want %q", tc.fromProps, tc.comment, got, tc.want)
+		}
+	}
+	s := azmontest.NewServer(azmontest.Options{})
+	defer s.Close()
+	in, err := New(emulatorProps(s, "Custom-KeeperLogs_CL"), Options{LogOutput: io.Discard, Summary: -1, UserAgentComment: "check"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	if rep := in.Deliver(keeperEvents(0, 1), "keeper"); rep.Code != OK {
+		t.Fatalf("flush: %+v", rep)
+	}
+	if reqs := s.Requests(); len(reqs) != 1 || reqs[0].Header.Get("User-Agent") != "keeper-azmon/"+Version+" (check)" {
+		t.Errorf("the service saw User-Agent %q", reqs[0].Header.Get("User-Agent"))
+	}
+}

@@ -36,6 +36,8 @@ type Request struct {
 	// RequestID is the x-ms-request-id the emulator answered with ("" for a reset connection or
 	// a foreign answer, which carry none).
 	RequestID string
+	// Header is the request's headers, Authorization left out.
+	Header http.Header
 }
 
 // Limits on what the emulator reads past MaxBodyBytes just to report sizes (and to let the
@@ -202,7 +204,10 @@ func writeIngestError(w http.ResponseWriter, status int, code, message string) {
 //   - else 204 No Content and the rows are stored after column filtering.
 func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request, parts []string) {
 	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+	hdr := r.Header.Clone()
+	hdr.Del("Authorization")
 	rec := Request{
+		Header:          hdr,
 		APIVersion:      r.URL.Query().Get("api-version"),
 		Gzip:            enc == "gzip",
 		ContentType:     r.Header.Get("Content-Type"),

@@ -120,7 +120,7 @@ func (a *app) runCheck(ctx context.Context, file, spec string, logw io.Writer) *
 
 	// The sample goes through a plugin instance, as Fluent Bit's flush would.
 	in, err := plugin.New(props, plugin.Options{ID: out.Name, LogOutput: logw, LogLevel: slog.LevelDebug,
-		Summary: -1, Getenv: a.getenv, UserAgent: "keeper-azmon/" + plugin.Version + " (check)"})
+		Summary: -1, Getenv: a.getenv, UserAgentComment: "check"})
 	if err != nil {
 		r.step("config", "fail", err.Error())
 		return r.fail(exitConfig, "config", "invalid configuration: "+err.Error())
