@@ -218,8 +218,9 @@ func runOperatorView(t *testing.T, alias, name, logLevel string) {
 		t.Fatal(err)
 	}
 	prefix := "[output:keeper_azmon:" + name + "] "
-	// Fluent Bit 5 stamps lines with milliseconds; its logger wrote ours.
-	stamped := regexp.MustCompile(`^\[\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(\.\d{3})?\] \[ ?(info|warn|error|debug)\] `)
+	// Fluent Bit's logger wrote ours: its stamp (seconds in 3.2 and 4.0,
+	// nanoseconds in 4.2, milliseconds in 5) and level.
+	stamped := regexp.MustCompile(`^\[\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(\.\d+)?\] \[ ?(info|warn|error|debug)\] `)
 	var failed, split, dropped, started, stoppedLine, debug bool
 	for _, line := range strings.Split(string(logText), "\n") {
 		if !strings.Contains(line, prefix) {
