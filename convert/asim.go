@@ -67,7 +67,8 @@ type ASIMEvent struct {
 	Result    string // EventResult: Success, Failure or Partial
 	Severity  string // EventSeverity: Informational, Low, Medium or High
 	// Detail is, for Authentication, the LogonMethod; for UserManagement,
-	// the updated property (EventSubType); for Audit, the ObjectType.
+	// the updated property (AdditionalFields.UpdatedPropertyName); for
+	// Audit, the ObjectType.
 	Detail string
 }
 
@@ -76,7 +77,10 @@ type ASIMEvent struct {
 // with EventType Other.
 func ASIMCatalogue() []ASIMEvent { return keeperEvents() }
 
-// ASIM's fixed values for Keeper.
+// ASIM's fixed values for Keeper. Microsoft allocates EventVendor and
+// EventProduct designators; these are not (yet) among them (README). Keeper
+// is a cloud source with no device of its own, so Dvc, through DvcHostname,
+// is the EventProduct value, as Microsoft's common fields say.
 const (
 	asimVendor  = "Keeper Security"
 	asimProduct = "Keeper"
@@ -93,13 +97,13 @@ func unknownEvent() ASIMEvent {
 func ASIMColumns(s ASIMSchema) [][2]string {
 	cols := [][2]string{
 		{"TimeGenerated", "datetime"}, {"EventStartTime", "datetime"}, {"EventEndTime", "datetime"},
-		{"EventCount", "int"}, {"EventVendor", "string"}, {"EventProduct", "string"},
+		{"EventCount", "int"}, {"EventVendor", "string"}, {"EventProduct", "string"}, {"DvcHostname", "string"},
 	}
 	if s == ASIMUserManagement {
 		cols = append(cols, [2]string{"EventSchema", "string"})
 	}
 	cols = append(cols, [][2]string{
-		{"EventSchemaVersion", "string"}, {"EventType", "string"}, {"EventSubType", "string"},
+		{"EventSchemaVersion", "string"}, {"EventType", "string"},
 		{"EventResult", "string"}, {"EventResultDetails", "string"}, {"EventOriginalResultDetails", "string"},
 		{"EventSeverity", "string"}, {"EventOriginalType", "string"}, {"EventMessage", "string"},
 		{"ActorUsername", "string"}, {"ActorUsernameType", "string"},
@@ -113,7 +117,8 @@ func ASIMColumns(s ASIMSchema) [][2]string {
 	case ASIMUserManagement:
 		cols = append(cols, [][2]string{
 			{"TargetUsername", "string"}, {"TargetUsernameType", "string"},
-			{"GroupId", "string"}, {"GroupIdType", "string"}, {"GroupType", "string"}, {"GroupOriginalType", "string"},
+			{"GroupId", "string"}, {"GroupType", "string"}, {"GroupOriginalType", "string"},
+			{"NewPropertyValue", "string"},
 		}...)
 	case ASIMAudit:
 		cols = append(cols, [][2]string{
@@ -122,7 +127,7 @@ func ASIMColumns(s ASIMSchema) [][2]string {
 		}...)
 	}
 	return append(cols, [][2]string{
-		{"SrcIpAddr", "string"}, {"HttpUserAgent", "string"}, {"AdditionalFields", "dynamic"},
+		{"SrcIpAddr", "string"}, {"ActingAppName", "string"}, {"ActingAppType", "string"}, {"AdditionalFields", "dynamic"},
 	}...)
 }
 
@@ -157,15 +162,12 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 	e.buf = append(e.buf, e.buf[tpos:tpos+millisLen]...)
 	e.buf = append(e.buf, `","EventEndTime":"`...)
 	e.buf = append(e.buf, e.buf[tpos:tpos+millisLen]...)
-	e.buf = append(e.buf, `","EventCount":1,"EventVendor":"`+asimVendor+`","EventProduct":"`+asimProduct+`"`...)
+	e.buf = append(e.buf, `","EventCount":1,"EventVendor":"`+asimVendor+`","EventProduct":"`+asimProduct+`","DvcHostname":"`+asimProduct+`"`...)
 	if s == ASIMUserManagement {
 		e.buf = append(e.buf, `,"EventSchema":"UserManagement"`...)
 	}
 	e.buf = appendConst(e.buf, "EventSchemaVersion", s.Version())
 	e.buf = appendConst(e.buf, "EventType", class.EventType)
-	if s == ASIMUserManagement && class.Detail != "" {
-		e.buf = appendConst(e.buf, "EventSubType", class.Detail)
-	}
 	e.buf = appendConst(e.buf, "EventResult", class.Result)
 	if class.Result == "Failure" {
 		e.buf = appendConst(e.buf, "EventResultDetails", resultDetails(class))
@@ -197,7 +199,7 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 		}
 	case ASIMUserManagement:
 		target := e.takeString(dToUsername)
-		if target == nil {
+		if target == nil && class.Detail == "" {
 			// pending_added_to_role and its kin name the user in value.
 			if v := e.peekString(dValue); bytes.IndexByte(v, '@') > 0 {
 				target = e.takeString(dValue)
@@ -211,11 +213,17 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 			e.str(target)
 			e.buf = appendConst(e.buf, "TargetUsernameType", usernameType(target))
 		}
+		// A Keeper role or team ID is neither of GroupIdType's kinds (a
+		// Windows SID, a Linux UID): GroupIdType stays out.
 		switch {
 		case e.dataField(dRoleID, "GroupId"):
-			e.buf = append(e.buf, `,"GroupIdType":"UID","GroupType":"Other","GroupOriginalType":"Role"`...)
+			e.buf = append(e.buf, `,"GroupType":"Other","GroupOriginalType":"Role"`...)
 		case e.dataField(dTeamUID, "GroupId"):
-			e.buf = append(e.buf, `,"GroupIdType":"UID","GroupType":"Other","GroupOriginalType":"Team"`...)
+			e.buf = append(e.buf, `,"GroupType":"Other","GroupOriginalType":"Team"`...)
+		}
+		if class.Detail != "" {
+			// Keeper's value is the new value of the property changed.
+			e.dataField(dValue, "NewPropertyValue")
 		}
 	case ASIMAudit:
 		e.buf = append(e.buf, `,"Operation":`...)
@@ -233,13 +241,30 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 		}
 	}
 	e.column(&ev, colRemoteAddress, "SrcIpAddr")
-	e.column(&ev, colClientVersion, "HttpUserAgent")
+	// The Keeper client the actor used is the acting application; its
+	// client_version (name and version) stays in AdditionalFields.
+	client := -1
+	if i := ev.cols[colClientVersion]; i >= 0 && e.fields[i].role == toColumn {
+		client = i
+		if v, ok := keyName(e.fields[i].val()); ok {
+			if n := clientName(v); len(n) > 0 {
+				e.buf = append(e.buf, `,"ActingAppName":`...)
+				e.str(n)
+				e.buf = append(e.buf, `,"ActingAppType":"Other"`...)
+			}
+		}
+	}
 
 	// AdditionalFields: every other field of the event. The Keeper columns
 	// that have no ASIM column of their own come first.
 	e.buf = append(e.buf, `,"AdditionalFields":{`...)
 	set := e.set(2)
 	first := true
+	if s == ASIMUserManagement && class.Detail != "" && e.addKey(set, &first, "UpdatedPropertyName") {
+		e.buf = append(e.buf, '"')
+		e.buf = append(e.buf, class.Detail...)
+		e.buf = append(e.buf, '"')
+	}
 	for _, col := range []int{colCategory, colEnterpriseID} {
 		if i := ev.cols[col]; i >= 0 && e.fields[i].role == toColumn {
 			if _, err := e.member(e.fields[i].kv, 2, set, &first); err != nil {
@@ -260,6 +285,11 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 			}
 		}
 	}
+	if client >= 0 && e.addKey(set, &first, "client_version") {
+		if _, err := e.value(e.fields[client].val(), 2); err != nil {
+			return rest, s, err
+		}
+	}
 	if err := e.dataMembers(&ev, set, &first); err != nil {
 		return rest, s, err
 	}
@@ -274,6 +304,38 @@ func appendConst(b []byte, key, value string) []byte {
 	b = append(b, `":"`...)
 	b = append(b, value...)
 	return append(b, '"')
+}
+
+// addKey writes the member name of a JSON object at level 2 whose
+// duplicates set detects, and reports whether it was new (else it writes
+// nothing).
+func (e *encoder) addKey(set *keySet, first *bool, name string) bool {
+	mark := len(e.buf)
+	if !*first {
+		e.buf = append(e.buf, ',')
+	}
+	e.buf = append(e.buf, '"')
+	e.buf = append(e.buf, name...)
+	e.buf = append(e.buf, '"')
+	if !set.add(e, len(e.buf)-len(name)-1, len(e.buf)-1) {
+		e.buf = e.buf[:mark]
+		return false
+	}
+	e.buf = append(e.buf, ':')
+	*first = false
+	return true
+}
+
+// clientName is the Keeper client named in a client_version: the text
+// before the first dot that a digit follows ("Web Vault.17.0.3": "Web
+// Vault").
+func clientName(v []byte) []byte {
+	for i := 0; i+1 < len(v); i++ {
+		if v[i] == '.' && v[i+1] >= '0' && v[i+1] <= '9' {
+			return v[:i]
+		}
+	}
+	return v
 }
 
 // resultDetails is the ASIM EventResultDetails of a failed event.

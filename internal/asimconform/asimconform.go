@@ -67,7 +67,6 @@ type Finding struct {
 
 func (f Finding) String() string { return f.Column + ": " + f.Problem }
 
-
 // kustoTypes are the column types of Log Analytics; the field list's type is
 // read as one of them, "bool" as "boolean".
 func kustoType(t string) (string, bool) {
