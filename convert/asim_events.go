@@ -7,7 +7,8 @@ package convert
 // keeperEvents is the ASIM class of every Keeper audit event known: which
 // schema it belongs to, its EventType, EventResult and EventSeverity, and
 // Detail: for Authentication the LogonMethod, for UserManagement the
-// updated property (EventSubType), for Audit the ObjectType.
+// updated property (AdditionalFields.UpdatedPropertyName), for Audit the
+// ObjectType.
 func keeperEvents() []ASIMEvent {
 	return []ASIMEvent{
 		{"accept_invitation", "Accepted Invitation", ASIMUserManagement, "UserModified", "Success", "Informational", "Status"},

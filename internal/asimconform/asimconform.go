@@ -10,6 +10,7 @@
 package asimconform
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/netip"
@@ -97,7 +98,7 @@ func filledElsewhere(name string) string {
 
 // Check returns what Microsoft's testers report about row, a row of the ASIM
 // schema (its EventSchema name) as it is posted for the ASim table (decoded
-// JSON: strings, float64 numbers, bools, maps). Informational notes (a
+// JSON: strings, float64 or json.Number numbers, bools, maps). Informational notes (a
 // recommended field left empty, a column the field list does not name) are
 // not findings.
 func Check(schema, table string, row map[string]any) []Finding {
@@ -242,7 +243,7 @@ func fitsType(v any, t string) bool {
 		_, err := time.Parse(time.RFC3339Nano, s)
 		return err == nil
 	case "int", "long":
-		f, ok := v.(float64)
+		f, ok := number(v)
 		if !ok || f != math.Trunc(f) {
 			return false
 		}
@@ -251,7 +252,7 @@ func fitsType(v any, t string) bool {
 		}
 		return true
 	case "real":
-		_, ok := v.(float64)
+		_, ok := number(v)
 		return ok
 	case "boolean":
 		_, ok := v.(bool)
@@ -260,6 +261,19 @@ func fitsType(v any, t string) bool {
 		return true
 	}
 	return false
+}
+
+// number returns a decoded JSON number (float64, or json.Number from a
+// decoder that keeps them exact).
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case json.Number:
+		f, err := n.Float64()
+		return f, err == nil
+	}
+	return 0, false
 }
 
 // logical checks s against a logical type as ASimDataTester does, and

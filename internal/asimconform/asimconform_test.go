@@ -1,6 +1,7 @@
 package asimconform
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -26,6 +27,7 @@ func TestCheck(t *testing.T) {
 		want   string // a finding containing this, "" for none
 	}{
 		{"good", func(map[string]any) {}, ""},
+		{"exact numbers", func(r map[string]any) { r["EventCount"] = json.Number("1") }, ""},
 		{"no Dvc source", func(r map[string]any) { delete(r, "DvcHostname") }, "Dvc: mandatory"},
 		{"Dvc not the product", func(r map[string]any) { r["DvcHostname"] = "vault" }, "Dvc: \"vault\""},
 		{"missing mandatory", func(r map[string]any) { delete(r, "ActorUsername"); delete(r, "ActorUsernameType") }, "ActorUsername: missing mandatory"},
