@@ -304,6 +304,12 @@ func logical(lt, s string) string {
 		if !regexp.MustCompile(`^[a-fA-F0-9]{2}(:[a-fA-F0-9]{2}){5}$`).MatchString(s) {
 			return bad()
 		}
+	case "schemaversion":
+		// ASimDataTester has no test of its own for it; the schema documents
+		// give versions as dotted numbers (0.1, 0.1.2).
+		if !regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+)?$`).MatchString(s) {
+			return bad()
+		}
 	case "guid":
 		if !regexp.MustCompile(`^\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?$`).MatchString(s) {
 			return bad()

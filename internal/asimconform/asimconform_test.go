@@ -38,6 +38,8 @@ func TestCheck(t *testing.T) {
 		{"bad hostname", func(r map[string]any) { r["DvcHostname"] = "Keeper Cloud"; r["EventProduct"] = "Keeper Cloud" }, "DvcHostname: \"Keeper Cloud\" is not a valid Hostname"},
 		{"wrong type", func(r map[string]any) { r["EventCount"] = "1" }, "EventCount: value 1 (string) does not fit"},
 		{"not a column", func(r map[string]any) { r["UpdatedPropertyName"] = "x" }, "UpdatedPropertyName: ASimUserManagementActivityLogs has no such column"},
+		{"bad schema version", func(r map[string]any) { r["EventSchemaVersion"] = "v1" }, `EventSchemaVersion: "v1" is not a valid SchemaVersion`},
+		{"wrong schema", func(r map[string]any) { r["EventSchema"] = "Authentication" }, `EventSchema: "Authentication" is not one of UserManagement`},
 		{"bad datetime", func(r map[string]any) { r["EventEndTime"] = "yesterday" }, "EventEndTime: value yesterday"},
 	}
 	for _, tc := range cases {
