@@ -176,13 +176,20 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 		}
 	}
 	e.buf = appendConst(e.buf, "EventSeverity", class.Severity)
+	// The JSON of the event's name and of the user, once escaped, is
+	// copied where a row repeats them.
+	var nameAt, nameEnd int
 	if name != nil {
 		e.buf = append(e.buf, `,"EventOriginalType":`...)
+		nameAt = len(e.buf)
 		e.str(name)
+		nameEnd = len(e.buf)
 	}
 	e.dataField(dMessage, "EventMessage")
 
+	userAt := len(e.buf) + len(`,"ActorUsername":`)
 	user := e.column(&ev, colUsername, "ActorUsername")
+	userEnd := len(e.buf)
 	if user != nil {
 		e.buf = appendConst(e.buf, "ActorUsernameType", usernameType(user))
 	}
@@ -190,7 +197,7 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 	case ASIMAuthentication:
 		if user != nil {
 			e.buf = append(e.buf, `,"TargetUsername":`...)
-			e.str(user)
+			e.buf = append(e.buf, e.buf[userAt:userEnd]...)
 			e.buf = appendConst(e.buf, "TargetUsernameType", usernameType(user))
 		}
 		e.buf = append(e.buf, `,"TargetAppName":"`+asimProduct+`","TargetAppType":"SaaS application"`...)
@@ -205,13 +212,16 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 				target = e.takeString(dValue)
 			}
 		}
-		if target == nil && (strings.HasPrefix(class.EventType, "User") || strings.HasPrefix(class.EventType, "Password")) {
-			target = user // a change of one's own account
-		}
-		if target != nil {
+		switch {
+		case target != nil:
 			e.buf = append(e.buf, `,"TargetUsername":`...)
 			e.str(target)
 			e.buf = appendConst(e.buf, "TargetUsernameType", usernameType(target))
+		case user != nil && (strings.HasPrefix(class.EventType, "User") || strings.HasPrefix(class.EventType, "Password")):
+			// A change of one's own account.
+			e.buf = append(e.buf, `,"TargetUsername":`...)
+			e.buf = append(e.buf, e.buf[userAt:userEnd]...)
+			e.buf = appendConst(e.buf, "TargetUsernameType", usernameType(user))
 		}
 		// A Keeper role or team ID is neither of GroupIdType's kinds (a
 		// Windows SID, a Linux UID): GroupIdType stays out.
@@ -228,7 +238,7 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 	case ASIMAudit:
 		e.buf = append(e.buf, `,"Operation":`...)
 		if name != nil {
-			e.str(name)
+			e.buf = append(e.buf, e.buf[nameAt:nameEnd]...)
 		} else {
 			e.buf = append(e.buf, `"unknown"`...)
 		}
