@@ -250,7 +250,15 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 			e.buf = append(e.buf, `,"ValueType":"Other"`...)
 		}
 	}
-	e.column(&ev, colRemoteAddress, "SrcIpAddr")
+	// SrcIpAddr must be an IP address (ASIM's testers reject anything
+	// else); another remote_address stays in AdditionalFields.
+	if i := ev.cols[colRemoteAddress]; i >= 0 {
+		if v, ok := keyName(e.fields[i].val()); ok && isIP(v) {
+			e.column(&ev, colRemoteAddress, "SrcIpAddr")
+		} else {
+			e.fields[i].role = toData
+		}
+	}
 	// The Keeper client the actor used is the acting application; its
 	// client_version (name and version) stays in AdditionalFields.
 	client := -1
@@ -334,6 +342,88 @@ func (e *encoder) addKey(set *keySet, first *bool, name string) bool {
 	e.buf = append(e.buf, ':')
 	*first = false
 	return true
+}
+
+// isIP reports whether s is an IPv4 address in dotted decimal or an IPv6
+// address (without zone), as net/netip reads them, without allocating.
+func isIP(s []byte) bool {
+	if bytes.IndexByte(s, ':') < 0 {
+		return isIPv4(s)
+	}
+	groups, gap := 0, false
+	for i := 0; i < len(s); {
+		if s[i] == ':' {
+			if i+1 < len(s) && s[i+1] == ':' {
+				if gap {
+					return false
+				}
+				gap = true
+				i += 2
+				if i == len(s) {
+					break
+				}
+				if s[i] == ':' {
+					return false
+				}
+				continue
+			}
+			if i == 0 || i+1 == len(s) {
+				return false
+			}
+			i++
+		}
+		j := i
+		for j < len(s) && j-i < 5 && isHex(s[j]) {
+			j++
+		}
+		if j < len(s) && s[j] == '.' {
+			// An IPv4 tail counts as two groups.
+			if !isIPv4(s[i:]) {
+				return false
+			}
+			groups += 2
+			break
+		}
+		if j == i || j-i > 4 || (j < len(s) && s[j] != ':') {
+			return false
+		}
+		groups++
+		i = j
+	}
+	if gap {
+		return groups < 8
+	}
+	return groups == 8
+}
+
+// isIPv4 reports whether s is four decimal numbers 0 to 255, without
+// leading zeros, joined by dots.
+func isIPv4(s []byte) bool {
+	parts, n, digits := 0, 0, 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '.' {
+			if digits == 0 || n > 255 {
+				return false
+			}
+			parts++
+			n, digits = 0, 0
+			continue
+		}
+		c := s[i]
+		if c < '0' || c > '9' || (digits == 1 && n == 0) {
+			return false
+		}
+		n = n*10 + int(c-'0')
+		digits++
+		if digits > 3 {
+			return false
+		}
+	}
+	return parts == 4
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
 // clientName is the Keeper client named in a client_version: the text

@@ -15,8 +15,10 @@ import (
 )
 
 // conformanceFixtures are the shapes each catalogue event is converted in:
-// the fields every Keeper event has, and those plus the event-specific
-// fields schema asim maps to columns of its own.
+// the fields every Keeper event has; those plus the event-specific fields
+// schema asim maps to columns of its own; and odd values (a remote_address
+// that is no IP address, a client_version without a version, a user that is
+// no email).
 func conformanceFixtures(event string) []M {
 	common := []any{"audit_event", event, "remote_address", "203.0.113.9", "category", "security",
 		"client_version", "Web Vault.17.0.3", "username", "user@example.com", "enterprise_id", 6557,
@@ -26,7 +28,9 @@ func conformanceFixtures(event string) []M {
 		"enforcement", "restrict_ip_addresses")
 	team := append(slices.Clone(common), "team_uid", "tEaMuId0123456789abcde", "value", "new.hire@example.com",
 		"status", "denied", "shared_folder_uid", "sf1")
-	return []M{kv(common...), kv(rich...), kv(team...)}
+	odd := []any{"audit_event", event, "remote_address", "unknown", "client_version", "Commander", "username", "ALERT",
+		"timestamp", "2025-03-01T00:00:00Z", "to_username", 7, "value", ""}
+	return []M{kv(common...), kv(rich...), kv(team...), kv(odd...)}
 }
 
 // TestASIMConformance: every catalogue event's row, in each fixture shape,
@@ -133,7 +137,7 @@ func meaning(row map[string]any) []string {
 	if v, ok := row["GroupIdType"]; ok {
 		out = append(out, fmt.Sprintf("GroupIdType: %v is for Linux or Windows IDs, not Keeper's", v))
 	}
-	if row["ActingAppName"] != "Web Vault" || row["ActingAppType"] != "Other" {
+	if (row["ActingAppName"] != "Web Vault" && row["ActingAppName"] != "Commander") || row["ActingAppType"] != "Other" {
 		out = append(out, fmt.Sprintf("ActingAppName %v, ActingAppType %v: want the Keeper client (Web Vault), Other", row["ActingAppName"], row["ActingAppType"]))
 	}
 	return out
