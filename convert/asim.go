@@ -86,6 +86,25 @@ const (
 	asimProduct = "Keeper"
 )
 
+// asimClass is a catalogue entry with the JSON its rows share after the
+// times: from EventCount to EventResult.
+type asimClass struct {
+	ASIMEvent
+	head string
+}
+
+// classHead returns the JSON every row of class shares after EventEndTime.
+func classHead(class ASIMEvent) string {
+	b := []byte(`","EventCount":1,"EventVendor":"` + asimVendor + `","EventProduct":"` + asimProduct + `","DvcHostname":"` + asimProduct + `"`)
+	if class.Schema == ASIMUserManagement {
+		b = append(b, `,"EventSchema":"UserManagement"`...)
+	}
+	b = appendConst(b, "EventSchemaVersion", class.Schema.Version())
+	b = appendConst(b, "EventType", class.EventType)
+	b = appendConst(b, "EventResult", class.Result)
+	return string(b)
+}
+
 // unknownEvent is the class of an event the catalogue does not know.
 func unknownEvent() ASIMEvent {
 	return ASIMEvent{Schema: ASIMAudit, EventType: "Other", Result: "Success", Severity: "Informational", Detail: "Other"}
@@ -142,13 +161,13 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 	if err != nil {
 		return rest, 0, err
 	}
-	class := unknownEvent()
+	class, head := unknownEvent(), c.unknownHead
 	var name []byte
 	if i := ev.cols[colAuditEvent]; i >= 0 {
 		if n, ok := keyName(e.fields[i].val()); ok {
 			name = n
 			if k, ok := c.catalogue[string(n)]; ok {
-				class = k
+				class, head = k.ASIMEvent, k.head
 			}
 		}
 	}
@@ -162,13 +181,7 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 	e.buf = append(e.buf, e.buf[tpos:tpos+millisLen]...)
 	e.buf = append(e.buf, `","EventEndTime":"`...)
 	e.buf = append(e.buf, e.buf[tpos:tpos+millisLen]...)
-	e.buf = append(e.buf, `","EventCount":1,"EventVendor":"`+asimVendor+`","EventProduct":"`+asimProduct+`","DvcHostname":"`+asimProduct+`"`...)
-	if s == ASIMUserManagement {
-		e.buf = append(e.buf, `,"EventSchema":"UserManagement"`...)
-	}
-	e.buf = appendConst(e.buf, "EventSchemaVersion", s.Version())
-	e.buf = appendConst(e.buf, "EventType", class.EventType)
-	e.buf = appendConst(e.buf, "EventResult", class.Result)
+	e.buf = append(e.buf, head...)
 	if class.Result == "Failure" {
 		e.buf = appendConst(e.buf, "EventResultDetails", resultDetails(class))
 		if !e.dataField(dResultCode, "EventOriginalResultDetails") {
@@ -285,8 +298,15 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 	}
 	for _, col := range []int{colCategory, colEnterpriseID} {
 		if i := ev.cols[col]; i >= 0 && e.fields[i].role == toColumn {
-			if _, err := e.member(e.fields[i].kv, 2, set, &first); err != nil {
-				return rest, s, err
+			// Both names are fixed (no source renames them): no escaping.
+			key := "category"
+			if col == colEnterpriseID {
+				key = "enterprise_id"
+			}
+			if e.addKey(set, &first, key) {
+				if _, err := e.value(e.fields[i].val(), 2); err != nil {
+					return rest, s, err
+				}
 			}
 		} else if col == colEnterpriseID && c.opts.EnterpriseID != 0 {
 			mark := len(e.buf)
@@ -645,12 +665,14 @@ func (e *encoder) auditObject() {
 		v := e.fields[i].val()
 		mark := len(e.buf)
 		e.buf = append(e.buf, `,"Object":`...)
+		at := len(e.buf)
 		if fits, err := e.stringColumn(v); err != nil || !fits {
 			e.buf = e.buf[:mark]
 			continue
 		}
+		end := len(e.buf)
 		e.buf = append(e.buf, `,"ObjectId":`...)
-		_, _ = e.stringColumn(v)
+		e.buf = append(e.buf, e.buf[at:end]...)
 		e.buf = appendConst(e.buf, "OriginalObjectType", names[d])
 		e.fields[i].role = consumed
 		return
