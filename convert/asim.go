@@ -419,27 +419,23 @@ func isIP(s []byte) bool {
 // isIPv4 reports whether s is four decimal numbers 0 to 255, without
 // leading zeros, joined by dots.
 func isIPv4(s []byte) bool {
-	parts, n, digits := 0, 0, 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == '.' {
-			if digits == 0 || n > 255 {
+	for part := 0; part < 4; part++ {
+		if part > 0 {
+			if len(s) == 0 || s[0] != '.' {
 				return false
 			}
-			parts++
-			n, digits = 0, 0
-			continue
+			s = s[1:]
 		}
-		c := s[i]
-		if c < '0' || c > '9' || (digits == 1 && n == 0) {
+		n, i := 0, 0
+		for ; i < len(s) && i < 3 && s[i] >= '0' && s[i] <= '9'; i++ {
+			n = n*10 + int(s[i]-'0')
+		}
+		if i == 0 || n > 255 || (i > 1 && s[0] == '0') {
 			return false
 		}
-		n = n*10 + int(c-'0')
-		digits++
-		if digits > 3 {
-			return false
-		}
+		s = s[i:]
 	}
-	return parts == 4
+	return len(s) == 0
 }
 
 func isHex(c byte) bool {
@@ -581,9 +577,7 @@ func asimDataIndex(name []byte) int {
 
 // indexData finds, in one pass, the data fields ASIM columns take.
 func (e *encoder) indexData() {
-	for i := range e.data {
-		e.data[i] = -1
-	}
+	e.data = noData()
 	for i := range e.fields {
 		if f := &e.fields[i]; f.role == toData {
 			if n, ok := keyName(f.kv); ok {
@@ -593,6 +587,11 @@ func (e *encoder) indexData() {
 			}
 		}
 	}
+}
+
+// noData is the index of no data field, for each of asimDataNames.
+func noData() [numASIMData]int {
+	return [...]int{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1}
 }
 
 // findData returns the index in e.fields of data field d, or -1.
