@@ -67,7 +67,8 @@ type ASIMEvent struct {
 	Result    string // EventResult: Success, Failure or Partial
 	Severity  string // EventSeverity: Informational, Low, Medium or High
 	// Detail is, for Authentication, the LogonMethod; for UserManagement,
-	// the updated property (EventSubType); for Audit, the ObjectType.
+	// the updated property (AdditionalFields.UpdatedPropertyName); for
+	// Audit, the ObjectType.
 	Detail string
 }
 
@@ -76,11 +77,33 @@ type ASIMEvent struct {
 // with EventType Other.
 func ASIMCatalogue() []ASIMEvent { return keeperEvents() }
 
-// ASIM's fixed values for Keeper.
+// ASIM's fixed values for Keeper. Microsoft allocates EventVendor and
+// EventProduct designators; these are not (yet) among them (README). Keeper
+// is a cloud source with no device of its own, so Dvc, through DvcHostname,
+// is the EventProduct value, as Microsoft's common fields say.
 const (
 	asimVendor  = "Keeper Security"
 	asimProduct = "Keeper"
 )
+
+// asimClass is a catalogue entry with the JSON its rows share after the
+// times: from EventCount to EventResult.
+type asimClass struct {
+	ASIMEvent
+	head string
+}
+
+// classHead returns the JSON every row of class shares after EventEndTime.
+func classHead(class ASIMEvent) string {
+	b := []byte(`","EventCount":1,"EventVendor":"` + asimVendor + `","EventProduct":"` + asimProduct + `","DvcHostname":"` + asimProduct + `"`)
+	if class.Schema == ASIMUserManagement {
+		b = append(b, `,"EventSchema":"UserManagement"`...)
+	}
+	b = appendConst(b, "EventSchemaVersion", class.Schema.Version())
+	b = appendConst(b, "EventType", class.EventType)
+	b = appendConst(b, "EventResult", class.Result)
+	return string(b)
+}
 
 // unknownEvent is the class of an event the catalogue does not know.
 func unknownEvent() ASIMEvent {
@@ -93,13 +116,13 @@ func unknownEvent() ASIMEvent {
 func ASIMColumns(s ASIMSchema) [][2]string {
 	cols := [][2]string{
 		{"TimeGenerated", "datetime"}, {"EventStartTime", "datetime"}, {"EventEndTime", "datetime"},
-		{"EventCount", "int"}, {"EventVendor", "string"}, {"EventProduct", "string"},
+		{"EventCount", "int"}, {"EventVendor", "string"}, {"EventProduct", "string"}, {"DvcHostname", "string"},
 	}
 	if s == ASIMUserManagement {
 		cols = append(cols, [2]string{"EventSchema", "string"})
 	}
 	cols = append(cols, [][2]string{
-		{"EventSchemaVersion", "string"}, {"EventType", "string"}, {"EventSubType", "string"},
+		{"EventSchemaVersion", "string"}, {"EventType", "string"},
 		{"EventResult", "string"}, {"EventResultDetails", "string"}, {"EventOriginalResultDetails", "string"},
 		{"EventSeverity", "string"}, {"EventOriginalType", "string"}, {"EventMessage", "string"},
 		{"ActorUsername", "string"}, {"ActorUsernameType", "string"},
@@ -113,7 +136,8 @@ func ASIMColumns(s ASIMSchema) [][2]string {
 	case ASIMUserManagement:
 		cols = append(cols, [][2]string{
 			{"TargetUsername", "string"}, {"TargetUsernameType", "string"},
-			{"GroupId", "string"}, {"GroupIdType", "string"}, {"GroupType", "string"}, {"GroupOriginalType", "string"},
+			{"GroupId", "string"}, {"GroupType", "string"}, {"GroupOriginalType", "string"},
+			{"NewPropertyValue", "string"},
 		}...)
 	case ASIMAudit:
 		cols = append(cols, [][2]string{
@@ -122,7 +146,7 @@ func ASIMColumns(s ASIMSchema) [][2]string {
 		}...)
 	}
 	return append(cols, [][2]string{
-		{"SrcIpAddr", "string"}, {"HttpUserAgent", "string"}, {"AdditionalFields", "dynamic"},
+		{"SrcIpAddr", "string"}, {"ActingAppName", "string"}, {"ActingAppType", "string"}, {"AdditionalFields", "dynamic"},
 	}...)
 }
 
@@ -137,13 +161,13 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 	if err != nil {
 		return rest, 0, err
 	}
-	class := unknownEvent()
+	class, head := unknownEvent(), c.unknownHead
 	var name []byte
 	if i := ev.cols[colAuditEvent]; i >= 0 {
 		if n, ok := keyName(e.fields[i].val()); ok {
 			name = n
 			if k, ok := c.catalogue[string(n)]; ok {
-				class = k
+				class, head = k.ASIMEvent, k.head
 			}
 		}
 	}
@@ -157,16 +181,7 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 	e.buf = append(e.buf, e.buf[tpos:tpos+millisLen]...)
 	e.buf = append(e.buf, `","EventEndTime":"`...)
 	e.buf = append(e.buf, e.buf[tpos:tpos+millisLen]...)
-	e.buf = append(e.buf, `","EventCount":1,"EventVendor":"`+asimVendor+`","EventProduct":"`+asimProduct+`"`...)
-	if s == ASIMUserManagement {
-		e.buf = append(e.buf, `,"EventSchema":"UserManagement"`...)
-	}
-	e.buf = appendConst(e.buf, "EventSchemaVersion", s.Version())
-	e.buf = appendConst(e.buf, "EventType", class.EventType)
-	if s == ASIMUserManagement && class.Detail != "" {
-		e.buf = appendConst(e.buf, "EventSubType", class.Detail)
-	}
-	e.buf = appendConst(e.buf, "EventResult", class.Result)
+	e.buf = append(e.buf, head...)
 	if class.Result == "Failure" {
 		e.buf = appendConst(e.buf, "EventResultDetails", resultDetails(class))
 		if !e.dataField(dResultCode, "EventOriginalResultDetails") {
@@ -174,13 +189,20 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 		}
 	}
 	e.buf = appendConst(e.buf, "EventSeverity", class.Severity)
+	// The JSON of the event's name and of the user, once escaped, is
+	// copied where a row repeats them.
+	var nameAt, nameEnd int
 	if name != nil {
 		e.buf = append(e.buf, `,"EventOriginalType":`...)
+		nameAt = len(e.buf)
 		e.str(name)
+		nameEnd = len(e.buf)
 	}
 	e.dataField(dMessage, "EventMessage")
 
+	userAt := len(e.buf) + len(`,"ActorUsername":`)
 	user := e.column(&ev, colUsername, "ActorUsername")
+	userEnd := len(e.buf)
 	if user != nil {
 		e.buf = appendConst(e.buf, "ActorUsernameType", usernameType(user))
 	}
@@ -188,7 +210,7 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 	case ASIMAuthentication:
 		if user != nil {
 			e.buf = append(e.buf, `,"TargetUsername":`...)
-			e.str(user)
+			e.buf = append(e.buf, e.buf[userAt:userEnd]...)
 			e.buf = appendConst(e.buf, "TargetUsernameType", usernameType(user))
 		}
 		e.buf = append(e.buf, `,"TargetAppName":"`+asimProduct+`","TargetAppType":"SaaS application"`...)
@@ -197,30 +219,39 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 		}
 	case ASIMUserManagement:
 		target := e.takeString(dToUsername)
-		if target == nil {
+		if target == nil && class.Detail == "" {
 			// pending_added_to_role and its kin name the user in value.
 			if v := e.peekString(dValue); bytes.IndexByte(v, '@') > 0 {
 				target = e.takeString(dValue)
 			}
 		}
-		if target == nil && (strings.HasPrefix(class.EventType, "User") || strings.HasPrefix(class.EventType, "Password")) {
-			target = user // a change of one's own account
-		}
-		if target != nil {
+		switch {
+		case target != nil:
 			e.buf = append(e.buf, `,"TargetUsername":`...)
 			e.str(target)
 			e.buf = appendConst(e.buf, "TargetUsernameType", usernameType(target))
+		case user != nil && (strings.HasPrefix(class.EventType, "User") || strings.HasPrefix(class.EventType, "Password")):
+			// A change of one's own account.
+			e.buf = append(e.buf, `,"TargetUsername":`...)
+			e.buf = append(e.buf, e.buf[userAt:userEnd]...)
+			e.buf = appendConst(e.buf, "TargetUsernameType", usernameType(user))
 		}
+		// A Keeper role or team ID is neither of GroupIdType's kinds (a
+		// Windows SID, a Linux UID): GroupIdType stays out.
 		switch {
 		case e.dataField(dRoleID, "GroupId"):
-			e.buf = append(e.buf, `,"GroupIdType":"UID","GroupType":"Other","GroupOriginalType":"Role"`...)
+			e.buf = append(e.buf, `,"GroupType":"Other","GroupOriginalType":"Role"`...)
 		case e.dataField(dTeamUID, "GroupId"):
-			e.buf = append(e.buf, `,"GroupIdType":"UID","GroupType":"Other","GroupOriginalType":"Team"`...)
+			e.buf = append(e.buf, `,"GroupType":"Other","GroupOriginalType":"Team"`...)
+		}
+		if class.Detail != "" {
+			// Keeper's value is the new value of the property changed.
+			e.dataField(dValue, "NewPropertyValue")
 		}
 	case ASIMAudit:
 		e.buf = append(e.buf, `,"Operation":`...)
 		if name != nil {
-			e.str(name)
+			e.buf = append(e.buf, e.buf[nameAt:nameEnd]...)
 		} else {
 			e.buf = append(e.buf, `"unknown"`...)
 		}
@@ -232,18 +263,50 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 			e.buf = append(e.buf, `,"ValueType":"Other"`...)
 		}
 	}
-	e.column(&ev, colRemoteAddress, "SrcIpAddr")
-	e.column(&ev, colClientVersion, "HttpUserAgent")
+	// SrcIpAddr must be an IP address (ASIM's testers reject anything
+	// else); another remote_address stays in AdditionalFields.
+	if i := ev.cols[colRemoteAddress]; i >= 0 {
+		if v, ok := keyName(e.fields[i].val()); ok && isIP(v) {
+			e.column(&ev, colRemoteAddress, "SrcIpAddr")
+		} else {
+			e.fields[i].role = toData
+		}
+	}
+	// The Keeper client the actor used is the acting application; its
+	// client_version (name and version) stays in AdditionalFields.
+	client := -1
+	if i := ev.cols[colClientVersion]; i >= 0 && e.fields[i].role == toColumn {
+		client = i
+		if v, ok := keyName(e.fields[i].val()); ok {
+			if n := clientName(v); len(n) > 0 {
+				e.buf = append(e.buf, `,"ActingAppName":`...)
+				e.str(n)
+				e.buf = append(e.buf, `,"ActingAppType":"Other"`...)
+			}
+		}
+	}
 
 	// AdditionalFields: every other field of the event. The Keeper columns
 	// that have no ASIM column of their own come first.
 	e.buf = append(e.buf, `,"AdditionalFields":{`...)
 	set := e.set(2)
 	first := true
+	if s == ASIMUserManagement && class.Detail != "" && e.addKey(set, &first, "UpdatedPropertyName") {
+		e.buf = append(e.buf, '"')
+		e.buf = append(e.buf, class.Detail...)
+		e.buf = append(e.buf, '"')
+	}
 	for _, col := range []int{colCategory, colEnterpriseID} {
 		if i := ev.cols[col]; i >= 0 && e.fields[i].role == toColumn {
-			if _, err := e.member(e.fields[i].kv, 2, set, &first); err != nil {
-				return rest, s, err
+			// Both names are fixed (no source renames them): no escaping.
+			key := "category"
+			if col == colEnterpriseID {
+				key = "enterprise_id"
+			}
+			if e.addKey(set, &first, key) {
+				if _, err := e.value(e.fields[i].val(), 2); err != nil {
+					return rest, s, err
+				}
 			}
 		} else if col == colEnterpriseID && c.opts.EnterpriseID != 0 {
 			mark := len(e.buf)
@@ -260,6 +323,11 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 			}
 		}
 	}
+	if client >= 0 && e.addKey(set, &first, "client_version") {
+		if _, err := e.value(e.fields[client].val(), 2); err != nil {
+			return rest, s, err
+		}
+	}
 	if err := e.dataMembers(&ev, set, &first); err != nil {
 		return rest, s, err
 	}
@@ -274,6 +342,116 @@ func appendConst(b []byte, key, value string) []byte {
 	b = append(b, `":"`...)
 	b = append(b, value...)
 	return append(b, '"')
+}
+
+// addKey writes the member name of a JSON object at level 2 whose
+// duplicates set detects, and reports whether it was new (else it writes
+// nothing).
+func (e *encoder) addKey(set *keySet, first *bool, name string) bool {
+	mark := len(e.buf)
+	if !*first {
+		e.buf = append(e.buf, ',')
+	}
+	e.buf = append(e.buf, '"')
+	e.buf = append(e.buf, name...)
+	e.buf = append(e.buf, '"')
+	if !set.add(e, len(e.buf)-len(name)-1, len(e.buf)-1) {
+		e.buf = e.buf[:mark]
+		return false
+	}
+	e.buf = append(e.buf, ':')
+	*first = false
+	return true
+}
+
+// isIP reports whether s is an IPv4 address in dotted decimal or an IPv6
+// address (without zone), as net/netip reads them, without allocating.
+func isIP(s []byte) bool {
+	if bytes.IndexByte(s, ':') < 0 {
+		return isIPv4(s)
+	}
+	groups, gap := 0, false
+	for i := 0; i < len(s); {
+		if s[i] == ':' {
+			if i+1 < len(s) && s[i+1] == ':' {
+				if gap {
+					return false
+				}
+				gap = true
+				i += 2
+				if i == len(s) {
+					break
+				}
+				if s[i] == ':' {
+					return false
+				}
+				continue
+			}
+			if i == 0 || i+1 == len(s) {
+				return false
+			}
+			i++
+		}
+		j := i
+		for j < len(s) && j-i < 5 && isHex(s[j]) {
+			j++
+		}
+		if j < len(s) && s[j] == '.' {
+			// An IPv4 tail counts as two groups.
+			if !isIPv4(s[i:]) {
+				return false
+			}
+			groups += 2
+			break
+		}
+		if j == i || j-i > 4 || (j < len(s) && s[j] != ':') {
+			return false
+		}
+		groups++
+		i = j
+	}
+	if gap {
+		return groups < 8
+	}
+	return groups == 8
+}
+
+// isIPv4 reports whether s is four decimal numbers 0 to 255, without
+// leading zeros, joined by dots.
+func isIPv4(s []byte) bool {
+	for part := 0; part < 4; part++ {
+		if part > 0 {
+			if len(s) == 0 || s[0] != '.' {
+				return false
+			}
+			s = s[1:]
+		}
+		n, i := 0, 0
+		for ; i < len(s) && i < 3 && s[i] >= '0' && s[i] <= '9'; i++ {
+			n = n*10 + int(s[i]-'0')
+		}
+		if i == 0 || n > 255 || (i > 1 && s[0] == '0') {
+			return false
+		}
+		s = s[i:]
+	}
+	return len(s) == 0
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// clientName is the Keeper client named in a client_version: the text
+// before the first dot that a digit follows ("Web Vault.17.0.3": "Web
+// Vault").
+func clientName(v []byte) []byte {
+	for i := 0; i+1 < len(v); i++ {
+		if v[i] == '.' && v[i+1] >= '0' && v[i+1] <= '9' {
+			return v[:i]
+		}
+	}
+	return v
 }
 
 // resultDetails is the ASIM EventResultDetails of a failed event.
@@ -399,9 +577,7 @@ func asimDataIndex(name []byte) int {
 
 // indexData finds, in one pass, the data fields ASIM columns take.
 func (e *encoder) indexData() {
-	for i := range e.data {
-		e.data[i] = -1
-	}
+	e.data = noData()
 	for i := range e.fields {
 		if f := &e.fields[i]; f.role == toData {
 			if n, ok := keyName(f.kv); ok {
@@ -411,6 +587,11 @@ func (e *encoder) indexData() {
 			}
 		}
 	}
+}
+
+// noData is the index of no data field, for each of asimDataNames.
+func noData() [numASIMData]int {
+	return [...]int{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1}
 }
 
 // findData returns the index in e.fields of data field d, or -1.
@@ -483,12 +664,14 @@ func (e *encoder) auditObject() {
 		v := e.fields[i].val()
 		mark := len(e.buf)
 		e.buf = append(e.buf, `,"Object":`...)
+		at := len(e.buf)
 		if fits, err := e.stringColumn(v); err != nil || !fits {
 			e.buf = e.buf[:mark]
 			continue
 		}
+		end := len(e.buf)
 		e.buf = append(e.buf, `,"ObjectId":`...)
-		_, _ = e.stringColumn(v)
+		e.buf = append(e.buf, e.buf[at:end]...)
 		e.buf = appendConst(e.buf, "OriginalObjectType", names[d])
 		e.fields[i].role = consumed
 		return

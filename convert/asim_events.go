@@ -7,7 +7,8 @@ package convert
 // keeperEvents is the ASIM class of every Keeper audit event known: which
 // schema it belongs to, its EventType, EventResult and EventSeverity, and
 // Detail: for Authentication the LogonMethod, for UserManagement the
-// updated property (EventSubType), for Audit the ObjectType.
+// updated property (AdditionalFields.UpdatedPropertyName), for Audit the
+// ObjectType.
 func keeperEvents() []ASIMEvent {
 	return []ASIMEvent{
 		{"accept_invitation", "Accepted Invitation", ASIMUserManagement, "UserModified", "Success", "Informational", "Status"},
@@ -145,8 +146,8 @@ func keeperEvents() []ASIMEvent {
 		{"enterprise_2fa_disabled_by_admin", "Disabled 2FA By Admin", ASIMUserManagement, "UserModified", "Success", "Medium", "TwoFactor"},
 		{"enterprise_addon_added", "Added add-on", ASIMAudit, "Create", "Success", "Informational", "Configuration Atom"},
 		{"enterprise_addon_removed", "Removed add-on", ASIMAudit, "Delete", "Success", "Informational", "Configuration Atom"},
-		{"enterprise_created", "Created enterprise", ASIMAudit, "Create", "Success", "Informational", "Cloud Resource"},
-		{"enterprise_deleted", "Deleted enterprise", ASIMAudit, "Delete", "Success", "Medium", "Cloud Resource"},
+		{"enterprise_created", "Created enterprise", ASIMAudit, "Create", "Success", "Informational", "Other"},
+		{"enterprise_deleted", "Deleted enterprise", ASIMAudit, "Delete", "Success", "Medium", "Other"},
 		{"enterprise_file_plan_changed", "Changed File Plan", ASIMAudit, "Set", "Success", "Informational", "Configuration Atom"},
 		{"enterprise_product_changed", "Changed plan", ASIMAudit, "Set", "Success", "Informational", "Configuration Atom"},
 		{"enterprise_to_consumption_billing", "Converted to Consumption billing", ASIMAudit, "Set", "Success", "Informational", "Configuration Atom"},
@@ -198,17 +199,17 @@ func keeperEvents() []ASIMEvent {
 		{"login_failed_console", "Failed Console Login", ASIMAuthentication, "Logon", "Failure", "Low", ""},
 		{"login_failed_ip_whitelist", "IP Blocked", ASIMAuthentication, "Logon", "Failure", "Low", ""},
 		{"login_failure", "Failed Login", ASIMAuthentication, "Logon", "Failure", "Low", ""},
-		{"msp_activated", "MSP Activated", ASIMAudit, "Enable", "Success", "Informational", "Cloud Resource"},
-		{"msp_attaches_mc", "Attached to node", ASIMAudit, "Set", "Success", "Informational", "Cloud Resource"},
-		{"msp_changes_mc_plan", "Changed MC Plan", ASIMAudit, "Set", "Success", "Informational", "Cloud Resource"},
-		{"msp_changes_mc_seats", "Changed MC Maximum license count", ASIMAudit, "Set", "Success", "Informational", "Cloud Resource"},
-		{"msp_creates_mc", "Registered Managed Company", ASIMAudit, "Create", "Success", "Informational", "Cloud Resource"},
-		{"msp_deactivated", "MSP Deactivated", ASIMAudit, "Disable", "Success", "Informational", "Cloud Resource"},
-		{"msp_deletes_mc", "Deleted Managed Company", ASIMAudit, "Delete", "Success", "Medium", "Cloud Resource"},
-		{"msp_pauses_mc", "Paused Managed Company", ASIMAudit, "Disable", "Success", "Informational", "Cloud Resource"},
-		{"msp_removes_mc", "Removed Managed Company", ASIMAudit, "Delete", "Success", "Medium", "Cloud Resource"},
-		{"msp_renames_mc", "Renamed Managed Company", ASIMAudit, "Set", "Success", "Informational", "Cloud Resource"},
-		{"msp_resumes_mc", "Resumed Managed Company", ASIMAudit, "Enable", "Success", "Informational", "Cloud Resource"},
+		{"msp_activated", "MSP Activated", ASIMAudit, "Enable", "Success", "Informational", "Other"},
+		{"msp_attaches_mc", "Attached to node", ASIMAudit, "Set", "Success", "Informational", "Other"},
+		{"msp_changes_mc_plan", "Changed MC Plan", ASIMAudit, "Set", "Success", "Informational", "Other"},
+		{"msp_changes_mc_seats", "Changed MC Maximum license count", ASIMAudit, "Set", "Success", "Informational", "Other"},
+		{"msp_creates_mc", "Registered Managed Company", ASIMAudit, "Create", "Success", "Informational", "Other"},
+		{"msp_deactivated", "MSP Deactivated", ASIMAudit, "Disable", "Success", "Informational", "Other"},
+		{"msp_deletes_mc", "Deleted Managed Company", ASIMAudit, "Delete", "Success", "Medium", "Other"},
+		{"msp_pauses_mc", "Paused Managed Company", ASIMAudit, "Disable", "Success", "Informational", "Other"},
+		{"msp_removes_mc", "Removed Managed Company", ASIMAudit, "Delete", "Success", "Medium", "Other"},
+		{"msp_renames_mc", "Renamed Managed Company", ASIMAudit, "Set", "Success", "Informational", "Other"},
+		{"msp_resumes_mc", "Resumed Managed Company", ASIMAudit, "Enable", "Success", "Informational", "Other"},
 		{"node_created", "Created Node", ASIMAudit, "Create", "Success", "Informational", "Directory Service Object"},
 		{"node_deleted", "Deleted Node", ASIMAudit, "Delete", "Success", "Informational", "Directory Service Object"},
 		{"open_record", "Opened Record", ASIMAudit, "Read", "Success", "Informational", "Other"},

@@ -91,7 +91,7 @@ func find(cat []convert.ASIMEvent, event string) convert.ASIMEvent {
 // TestASIMRows: the whole row of one event of each schema, and of one the
 // catalogue does not know; the stream each goes to.
 func TestASIMRows(t *testing.T) {
-	const common = `"TimeGenerated":"2025-03-01T00:00:00.000Z","EventStartTime":"2025-03-01T00:00:00.000Z","EventEndTime":"2025-03-01T00:00:00.000Z","EventCount":1,"EventVendor":"Keeper Security","EventProduct":"Keeper"`
+	const common = `"TimeGenerated":"2025-03-01T00:00:00.000Z","EventStartTime":"2025-03-01T00:00:00.000Z","EventEndTime":"2025-03-01T00:00:00.000Z","EventCount":1,"EventVendor":"Keeper Security","EventProduct":"Keeper","DvcHostname":"Keeper"`
 	cases := []struct {
 		name   string
 		body   M
@@ -101,11 +101,15 @@ func TestASIMRows(t *testing.T) {
 		{"failed logon, Keeper's push", kv("audit_event", "login_failure", "remote_address", "192.0.2.44", "category", "security", "client_version", "Web Vault.17.0.3",
 			"username", "user@example.com", "enterprise_id", 6557, "timestamp", "2025-03-01T00:00:00Z", "result_code", "auth_failed"),
 			convert.ASIMAuthentication,
-			`{` + common + `,"EventSchemaVersion":"0.1.4","EventType":"Logon","EventResult":"Failure","EventResultDetails":"No such user or password","EventOriginalResultDetails":"auth_failed","EventSeverity":"Low","EventOriginalType":"login_failure","ActorUsername":"user@example.com","ActorUsernameType":"UPN","TargetUsername":"user@example.com","TargetUsernameType":"UPN","TargetAppName":"Keeper","TargetAppType":"SaaS application","SrcIpAddr":"192.0.2.44","HttpUserAgent":"Web Vault.17.0.3","AdditionalFields":{"category":"security","enterprise_id":6557}}`},
+			`{` + common + `,"EventSchemaVersion":"0.1.4","EventType":"Logon","EventResult":"Failure","EventResultDetails":"No such user or password","EventOriginalResultDetails":"auth_failed","EventSeverity":"Low","EventOriginalType":"login_failure","ActorUsername":"user@example.com","ActorUsernameType":"UPN","TargetUsername":"user@example.com","TargetUsernameType":"UPN","TargetAppName":"Keeper","TargetAppType":"SaaS application","SrcIpAddr":"192.0.2.44","ActingAppName":"Web Vault","ActingAppType":"Other","AdditionalFields":{"category":"security","enterprise_id":6557,"client_version":"Web Vault.17.0.3"}}`},
 		{"role membership, Commander's names", kv("audit_event_type", "added_to_role", "ip_address", "198.51.100.7", "keeper_version", "EMConsole.17.1.2",
 			"username", "admin@example.com", "created", 1740787200, "to_username", "new.hire@example.com", "role_id", 28162100560074, "id", 12),
 			convert.ASIMUserManagement,
-			`{` + common + `,"EventSchema":"UserManagement","EventSchemaVersion":"0.1.2","EventType":"UserAddedToGroup","EventResult":"Success","EventSeverity":"Informational","EventOriginalType":"added_to_role","ActorUsername":"admin@example.com","ActorUsernameType":"UPN","TargetUsername":"new.hire@example.com","TargetUsernameType":"UPN","GroupId":"28162100560074","GroupIdType":"UID","GroupType":"Other","GroupOriginalType":"Role","SrcIpAddr":"198.51.100.7","HttpUserAgent":"EMConsole.17.1.2","AdditionalFields":{"id":12}}`},
+			`{` + common + `,"EventSchema":"UserManagement","EventSchemaVersion":"0.1.2","EventType":"UserAddedToGroup","EventResult":"Success","EventSeverity":"Informational","EventOriginalType":"added_to_role","ActorUsername":"admin@example.com","ActorUsernameType":"UPN","TargetUsername":"new.hire@example.com","TargetUsernameType":"UPN","GroupId":"28162100560074","GroupType":"Other","GroupOriginalType":"Role","SrcIpAddr":"198.51.100.7","ActingAppName":"EMConsole","ActingAppType":"Other","AdditionalFields":{"client_version":"EMConsole.17.1.2","id":12}}`},
+		{"a property changed: its name in AdditionalFields, Keeper's value as the new one", kv("audit_event", "alias_added", "username", "user@example.com", "timestamp", "2025-03-01T00:00:00Z",
+			"value", "alias@example.com", "client_version", "iOS.17.2.1"),
+			convert.ASIMUserManagement,
+			`{` + common + `,"EventSchema":"UserManagement","EventSchemaVersion":"0.1.2","EventType":"UserModified","EventResult":"Success","EventSeverity":"Informational","EventOriginalType":"alias_added","ActorUsername":"user@example.com","ActorUsernameType":"UPN","TargetUsername":"user@example.com","TargetUsernameType":"UPN","NewPropertyValue":"alias@example.com","ActingAppName":"iOS","ActingAppType":"Other","AdditionalFields":{"UpdatedPropertyName":"Alias","client_version":"iOS.17.2.1"}}`},
 		{"policy change", kv("audit_event", "role_enforcement_changed", "username", "admin@example.com", "timestamp", "2025-03-01T00:00:00Z",
 			"role_id", "28162100560074", "enforcement", "restrict_ip_addresses", "value", "203.0.113.0/24"),
 			convert.ASIMAudit,
@@ -114,6 +118,9 @@ func TestASIMRows(t *testing.T) {
 			"record_uid", "r1", "shared_folder_uid", "sf1", "data", kv("node_id", 7)),
 			convert.ASIMAudit,
 			`{` + common + `,"EventSchemaVersion":"0.1.2","EventType":"Set","EventResult":"Success","EventSeverity":"Informational","EventOriginalType":"record_update","ActorUsername":"ALERT","ActorUsernameType":"Simple","Operation":"record_update","Object":"r1","ObjectId":"r1","OriginalObjectType":"record_uid","ObjectType":"Other","AdditionalFields":{"node_id":7,"shared_folder_uid":"sf1"}}`},
+		{"a remote_address that is no IP address stays out of SrcIpAddr", kv("audit_event", "login", "remote_address", "unknown", "username", "ALERT", "timestamp", "2025-03-01T00:00:00Z"),
+			convert.ASIMAuthentication,
+			`{` + common + `,"EventSchemaVersion":"0.1.4","EventType":"Logon","EventResult":"Success","EventSeverity":"Informational","EventOriginalType":"login","ActorUsername":"ALERT","ActorUsernameType":"Simple","TargetUsername":"ALERT","TargetUsernameType":"Simple","TargetAppName":"Keeper","TargetAppType":"SaaS application","AdditionalFields":{"remote_address":"unknown"}}`},
 		{"an event the catalogue does not know", kv("audit_event", "keeper_event_from_the_future", "timestamp", "2025-03-01T00:00:00Z", "x", 1),
 			convert.ASIMAudit,
 			`{` + common + `,"EventSchemaVersion":"0.1.2","EventType":"Other","EventResult":"Success","EventSeverity":"Informational","EventOriginalType":"keeper_event_from_the_future","Operation":"keeper_event_from_the_future","Object":"enterprise","OriginalObjectType":"enterprise","ObjectType":"Other","AdditionalFields":{"x":1}}`},
@@ -173,33 +180,34 @@ func checkColumns(t *testing.T, row []byte, schema convert.ASIMSchema) {
 	}
 }
 
-// TestASIMTableInREADME: the README's table of the catalogue is the one in
-// code (regenerate the block with -update-readme).
-func TestASIMTableInREADME(t *testing.T) {
+// TestASIMCatalogueDoc: the catalogue table of docs/keeper-events.md is the
+// one in code (UPDATE_DOCS=1 rewrites the block).
+func TestASIMCatalogueDoc(t *testing.T) {
+	const path = "../docs/keeper-events.md"
 	const begin, end = "<!-- asim-catalogue:begin -->\n", "<!-- asim-catalogue:end -->"
-	readme, err := os.ReadFile("../README.md")
+	doc, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	b.WriteString("| Keeper event | Keeper's name for it | schema | EventType | EventResult | EventSeverity | LogonMethod / EventSubType / ObjectType |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("| Keeper event | Keeper's name for it | schema | EventType | EventResult | EventSeverity | LogonMethod / UpdatedPropertyName / ObjectType |\n|---|---|---|---|---|---|---|\n")
 	for _, c := range convert.ASIMCatalogue() {
 		b.WriteString("| `" + c.Event + "` | " + c.Name + " | " + c.Schema.String() + " | " + c.EventType + " | " + c.Result + " | " + c.Severity + " | " + c.Detail + " |\n")
 	}
 	table := b.String()
-	s := string(readme)
+	s := string(doc)
 	i, j := strings.Index(s, begin), strings.Index(s, end)
 	if i < 0 || j < i {
-		t.Fatalf("README.md has no %q ... %q block", strings.TrimSpace(begin), end)
+		t.Fatalf("%s has no %q ... %q block", path, strings.TrimSpace(begin), end)
 	}
 	if s[i+len(begin):j] == table {
 		return
 	}
-	if os.Getenv("UPDATE_README") != "" {
-		if err := os.WriteFile("../README.md", []byte(s[:i+len(begin)]+table+s[j:]), 0o644); err != nil {
+	if os.Getenv("UPDATE_DOCS") != "" {
+		if err := os.WriteFile(path, []byte(s[:i+len(begin)]+table+s[j:]), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	t.Errorf("README.md's catalogue table differs from convert.ASIMCatalogue(): run UPDATE_README=1 go test ./convert -run TestASIMTableInREADME")
+	t.Errorf("%s's catalogue table differs from convert.ASIMCatalogue(): run UPDATE_DOCS=1 go test ./convert -run TestASIMCatalogueDoc", path)
 }

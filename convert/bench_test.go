@@ -79,7 +79,9 @@ func startMeter() meter { return meter{mallocs(), time.Now(), cpuSeconds()} }
 
 // report adds allocs/record, records/s and, where CPU time is measured,
 // MB/cpu-s (JSON bytes per CPU second of the whole process, GC included:
-// the per-core throughput, robust to a busy machine) to a benchmark that
+// the per-core throughput, robust to a busy machine) and cpu-ns/record (the
+// same CPU time per record, to compare shapes whose rows differ in size) to
+// a benchmark that
 // converted b.N chunks of benchRecords records into jsonBytes each.
 func (m meter) report(b *testing.B, jsonBytes int) {
 	recs := float64(b.N) * benchRecords
@@ -87,6 +89,7 @@ func (m meter) report(b *testing.B, jsonBytes int) {
 	b.ReportMetric(recs/time.Since(m.start).Seconds(), "records/s")
 	if cpu := cpuSeconds() - m.cpu; cpu > 0 && m.cpu > 0 {
 		b.ReportMetric(float64(b.N)*float64(jsonBytes)/1e6/cpu, "MB/cpu-s")
+		b.ReportMetric(cpu*1e9/recs, "cpu-ns/record")
 	}
 }
 

@@ -79,8 +79,10 @@ type Converter struct {
 	// timeKeyColumn: the time key is the Keeper shape's timestamp
 	// column, found under either of its names (timestamp, created).
 	timeKeyColumn bool
-	// catalogue classes Keeper events for the ASIM schema.
-	catalogue map[string]ASIMEvent
+	// catalogue classes Keeper events for the ASIM schema; unknownHead is
+	// the shared JSON of an event it does not know.
+	catalogue   map[string]asimClass
+	unknownHead string
 }
 
 // New returns a Converter for opts.
@@ -97,10 +99,11 @@ func New(opts Options) *Converter {
 	c := &Converter{opts: opts, timeKeyColumn: opts.Schema != Raw && opts.TimeKey == "timestamp"}
 	if opts.Schema == ASIM {
 		events := keeperEvents()
-		c.catalogue = make(map[string]ASIMEvent, len(events))
+		c.catalogue = make(map[string]asimClass, len(events))
 		for _, ev := range events {
-			c.catalogue[ev.Event] = ev
+			c.catalogue[ev.Event] = asimClass{ev, classHead(ev)}
 		}
+		c.unknownHead = classHead(unknownEvent())
 	}
 	c.pool.New = func() any {
 		return &encoder{seed: maphash.MakeSeed(), maxField: opts.MaxFieldBytes}

@@ -5,6 +5,8 @@ import (
 	"hash/maphash"
 	"math"
 	"math/rand/v2"
+	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -186,5 +188,35 @@ func TestKeySet(t *testing.T) {
 	s = e.set(1)
 	if !s.add(e, 0, 3) {
 		t.Fatal("reset set still holds keys")
+	}
+}
+
+// TestIsIPMatchesNetip: isIP says what net/netip says (zones aside: ASIM's
+// testers take none), for chosen and random addresses and near misses.
+func TestIsIPMatchesNetip(t *testing.T) {
+	cases := []string{"", "1.2.3.4", "203.0.113.9", "255.255.255.255", "256.1.1.1", "1.2.3", "1.2.3.4.5", "01.2.3.4",
+		"1..2.3", "1.2.3.4.", ".1.2.3", "a.b.c.d", "::", "::1", "1::", "2001:db8::1", "2001:db8:0:0:0:0:0:1",
+		"2001:db8:0:0:0:0:0:0:1", "1:2:3:4:5:6:7::", "::ffff:1.2.3.4", "::ffff:1.2.3", "1:2:3:4:5:6:1.2.3.4",
+		"1:2:3:4:5:6:7:1.2.3.4", ":1:2:3:4:5:6:7", "1:2:3:4:5:6:7:", "12345::1", "g::1", "1:::2", "1::2::3",
+		"fe80::1%eth0", " 1.2.3.4", "1.2.3.4 ", "unknown", "00000::1", "0:0:0:0:0:0:0:0"}
+	r := rand.New(rand.NewPCG(1, 2))
+	alphabet := "0123456789abcdef:.:"
+	for range 20000 {
+		var b strings.Builder
+		for range 2 + r.IntN(20) {
+			b.WriteByte(alphabet[r.IntN(len(alphabet))])
+		}
+		cases = append(cases, b.String())
+	}
+	for range 2000 {
+		a := netip.AddrFrom16([16]byte{byte(r.Uint32()), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, byte(r.Uint32())})
+		cases = append(cases, a.String(), netip.AddrFrom4([4]byte{byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32())}).String())
+	}
+	for _, c := range cases {
+		a, err := netip.ParseAddr(c)
+		want := err == nil && a.Zone() == ""
+		if got := isIP([]byte(c)); got != want {
+			t.Errorf("isIP(%q) = %v, net/netip says %v", c, got, want)
+		}
 	}
 }

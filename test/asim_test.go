@@ -10,6 +10,7 @@ import (
 	"github.com/keeper-azmon/keeper-azmon/azmon/azmontest"
 	"github.com/keeper-azmon/keeper-azmon/convert"
 	"github.com/keeper-azmon/keeper-azmon/convert/chunktest"
+	"github.com/keeper-azmon/keeper-azmon/internal/asimconform"
 	"github.com/keeper-azmon/keeper-azmon/internal/sourcetest"
 )
 
@@ -34,11 +35,11 @@ func asimProps(s *azmontest.Server, overrides ...prop) []prop {
 func asimRow(c convert.ASIMEvent, at string) map[string]any {
 	row := map[string]any{
 		"TimeGenerated": at, "EventStartTime": at, "EventEndTime": at, "EventCount": float64(1),
-		"EventVendor": "Keeper Security", "EventProduct": "Keeper", "EventSchemaVersion": c.Schema.Version(),
+		"EventVendor": "Keeper Security", "EventProduct": "Keeper", "DvcHostname": "Keeper", "EventSchemaVersion": c.Schema.Version(),
 		"EventType": c.EventType, "EventResult": c.Result, "EventSeverity": c.Severity, "EventOriginalType": c.Event,
 		"ActorUsername": "user@example.com", "ActorUsernameType": "UPN",
-		"SrcIpAddr": "203.0.113.9", "HttpUserAgent": "Web Vault.17.0.3",
-		"AdditionalFields": map[string]any{"category": "security", "enterprise_id": float64(sourcetest.EnterpriseID)},
+		"SrcIpAddr": "203.0.113.9", "ActingAppName": "Web Vault", "ActingAppType": "Other",
+		"AdditionalFields": map[string]any{"category": "security", "enterprise_id": float64(sourcetest.EnterpriseID), "client_version": "Web Vault.17.0.3"},
 	}
 	if c.Result == "Failure" {
 		switch c.Event {
@@ -60,7 +61,7 @@ func asimRow(c convert.ASIMEvent, at string) map[string]any {
 	case convert.ASIMUserManagement:
 		row["EventSchema"] = "UserManagement"
 		if c.Detail != "" {
-			row["EventSubType"] = c.Detail
+			row["AdditionalFields"].(map[string]any)["UpdatedPropertyName"] = c.Detail
 		}
 		if strings.HasPrefix(c.EventType, "User") || strings.HasPrefix(c.EventType, "Password") {
 			row["TargetUsername"], row["TargetUsernameType"] = "user@example.com", "UPN"
@@ -112,6 +113,18 @@ func TestASIMCatalogueThroughHost(t *testing.T) {
 	if m := s.TypeMismatches(); m != 0 {
 		t.Errorf("%d values did not fit their column's type", m)
 	}
+	// What landed, checked as Microsoft's ASIM testers check it.
+	for sch, stream := range asimStreams() {
+		schema := convert.ASIMSchema(sch)
+		rows := s.Rows(stream)
+		for i, row := range rows {
+			for _, f := range asimconform.Check(schema.String(), schema.Table(), row) {
+				if !f.Designator {
+					t.Errorf("%s row %d (%v): %s", schema.Table(), i, row["EventOriginalType"], f)
+				}
+			}
+		}
+	}
 	for _, stream := range []string{streamKeeper, streamMarketplace} {
 		if n := s.RowCount(stream); n != 0 {
 			t.Errorf("%d rows went to %s", n, stream)
@@ -147,8 +160,8 @@ func TestASIMSameRowFromEverySource(t *testing.T) {
 		"EventResult": "Success", "EventSeverity": "Informational", "EventOriginalType": "added_to_team",
 		"ActorUsername": "admin@example.com", "ActorUsernameType": "UPN",
 		"TargetUsername": "new.hire@example.com", "TargetUsernameType": "UPN",
-		"GroupId": "tEaMuId0123456789abcde", "GroupIdType": "UID", "GroupType": "Other", "GroupOriginalType": "Team",
-		"SrcIpAddr": "198.51.100.7", "HttpUserAgent": "EMConsole.17.1.2",
+		"GroupId": "tEaMuId0123456789abcde", "GroupType": "Other", "GroupOriginalType": "Team", "DvcHostname": "Keeper",
+		"SrcIpAddr": "198.51.100.7", "ActingAppName": "EMConsole", "ActingAppType": "Other",
 	}
 	for name, w := range wires {
 		t.Run(name, func(t *testing.T) {
