@@ -60,16 +60,23 @@ func (s ASIMSchema) Version() string {
 
 // ASIMEvent is the class of one Keeper audit event in ASIM.
 type ASIMEvent struct {
-	Event     string // Keeper's audit_event
-	Name      string // Keeper's display name for it
+	Event string // Keeper's audit_event
+	// Name is Keeper's display name for it (Commander's list), "" for an
+	// event outside that list.
+	Name string
+	// Source says where an event outside Commander's list was seen.
+	Source    string
 	Schema    ASIMSchema
 	EventType string // the schema's EventType
 	Result    string // EventResult: Success, Failure or Partial
 	Severity  string // EventSeverity: Informational, Low, Medium or High
-	// Detail is, for Authentication, the LogonMethod; for UserManagement,
-	// the updated property (AdditionalFields.UpdatedPropertyName); for
-	// Audit, the ObjectType.
-	Detail string
+	// LogonMethod is, for Authentication, the LogonMethod column.
+	LogonMethod string
+	// UpdatedProperty is, for UserManagement, the property the event
+	// changes (AdditionalFields.UpdatedPropertyName).
+	UpdatedProperty string
+	// ObjectType is, for Audit, the ObjectType column.
+	ObjectType string
 }
 
 // ASIMCatalogue returns the class of every Keeper audit event known, in
@@ -107,7 +114,7 @@ func classHead(class ASIMEvent) string {
 
 // unknownEvent is the class of an event the catalogue does not know.
 func unknownEvent() ASIMEvent {
-	return ASIMEvent{Schema: ASIMAudit, EventType: "Other", Result: "Success", Severity: "Informational", Detail: "Other"}
+	return ASIMEvent{Schema: ASIMAudit, EventType: "Other", Result: "Success", Severity: "Informational", ObjectType: "Other"}
 }
 
 // ASIMColumns returns the columns a row of schema s may have, in the order
@@ -214,12 +221,12 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 			e.buf = appendConst(e.buf, "TargetUsernameType", usernameType(user))
 		}
 		e.buf = append(e.buf, `,"TargetAppName":"`+asimProduct+`","TargetAppType":"SaaS application"`...)
-		if class.Detail != "" {
-			e.buf = appendConst(e.buf, "LogonMethod", class.Detail)
+		if class.LogonMethod != "" {
+			e.buf = appendConst(e.buf, "LogonMethod", class.LogonMethod)
 		}
 	case ASIMUserManagement:
 		target := e.takeString(dToUsername)
-		if target == nil && class.Detail == "" {
+		if target == nil && class.UpdatedProperty == "" {
 			// pending_added_to_role and its kin name the user in value.
 			if v := e.peekString(dValue); bytes.IndexByte(v, '@') > 0 {
 				target = e.takeString(dValue)
@@ -244,7 +251,7 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 		case e.dataField(dTeamUID, "GroupId"):
 			e.buf = append(e.buf, `,"GroupType":"Other","GroupOriginalType":"Team"`...)
 		}
-		if class.Detail != "" {
+		if class.UpdatedProperty != "" {
 			// Keeper's value is the new value of the property changed.
 			e.dataField(dValue, "NewPropertyValue")
 		}
@@ -256,8 +263,8 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 			e.buf = append(e.buf, `"unknown"`...)
 		}
 		e.auditObject()
-		if class.Detail != "" {
-			e.buf = appendConst(e.buf, "ObjectType", class.Detail)
+		if class.ObjectType != "" {
+			e.buf = appendConst(e.buf, "ObjectType", class.ObjectType)
 		}
 		if e.dataField(dValue, "NewValue") {
 			e.buf = append(e.buf, `,"ValueType":"Other"`...)
@@ -291,9 +298,9 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 	e.buf = append(e.buf, `,"AdditionalFields":{`...)
 	set := e.set(2)
 	first := true
-	if s == ASIMUserManagement && class.Detail != "" && e.addKey(set, &first, "UpdatedPropertyName") {
+	if s == ASIMUserManagement && class.UpdatedProperty != "" && e.addKey(set, &first, "UpdatedPropertyName") {
 		e.buf = append(e.buf, '"')
-		e.buf = append(e.buf, class.Detail...)
+		e.buf = append(e.buf, class.UpdatedProperty...)
 		e.buf = append(e.buf, '"')
 	}
 	for _, col := range []int{colCategory, colEnterpriseID} {

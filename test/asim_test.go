@@ -55,13 +55,13 @@ func asimRow(c convert.ASIMEvent, at string) map[string]any {
 	case convert.ASIMAuthentication:
 		row["TargetUsername"], row["TargetUsernameType"] = "user@example.com", "UPN"
 		row["TargetAppName"], row["TargetAppType"] = "Keeper", "SaaS application"
-		if c.Detail != "" {
-			row["LogonMethod"] = c.Detail
+		if c.LogonMethod != "" {
+			row["LogonMethod"] = c.LogonMethod
 		}
 	case convert.ASIMUserManagement:
 		row["EventSchema"] = "UserManagement"
-		if c.Detail != "" {
-			row["AdditionalFields"].(map[string]any)["UpdatedPropertyName"] = c.Detail
+		if c.UpdatedProperty != "" {
+			row["AdditionalFields"].(map[string]any)["UpdatedPropertyName"] = c.UpdatedProperty
 		}
 		if strings.HasPrefix(c.EventType, "User") || strings.HasPrefix(c.EventType, "Password") {
 			row["TargetUsername"], row["TargetUsernameType"] = "user@example.com", "UPN"
@@ -69,7 +69,7 @@ func asimRow(c convert.ASIMEvent, at string) map[string]any {
 	case convert.ASIMAudit:
 		row["Operation"] = c.Event
 		row["Object"], row["OriginalObjectType"] = "enterprise", "enterprise"
-		row["ObjectType"] = c.Detail
+		row["ObjectType"] = c.ObjectType
 	}
 	return row
 }
@@ -83,7 +83,7 @@ func TestASIMCatalogueThroughHost(t *testing.T) {
 	s, h := setup(t, azmontest.Options{})
 	h.mustInstance("asim", asimProps(s))
 	cat := convert.ASIMCatalogue()
-	unknown := convert.ASIMEvent{Event: "keeper_event_from_the_future", Schema: convert.ASIMAudit, EventType: "Other", Result: "Success", Severity: "Informational", Detail: "Other"}
+	unknown := convert.ASIMEvent{Event: "keeper_event_from_the_future", Schema: convert.ASIMAudit, EventType: "Other", Result: "Success", Severity: "Informational", ObjectType: "Other"}
 	cat = append(cat, unknown)
 	base := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
 	var chunk []byte
