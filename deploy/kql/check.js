@@ -7,7 +7,8 @@
 // What it checks, under the repository root (--root, default ../..):
 //   - deploy/**/*.kql: each block of consecutive non-blank lines is a query;
 //   - README.md and deploy/**/README.md: each ```kusto block, split the same way;
-//   - deploy/azure/*.json (ARM templates), evaluated once for every value of
+//   - every ARM deployment template under deploy/ (deploy/azure/*.json,
+//     deploy/azure/sentinel/*.json), evaluated once for every value of
 //     each parameter that has allowedValues (defaults for the others):
 //       * Microsoft.Insights/dataCollectionRules: each dataFlow's transformKql,
 //         with `source` the declared input stream, and its output columns
@@ -505,18 +506,20 @@ function main() {
     for (const b of markdownKusto(fs.readFileSync(f, "utf8"))) record(rel(f), `line ${b.line}`, b.text, ws.analyze(b.text));
   }
 
-  const azure = path.join(deploy, "azure");
-  const templates = fs.existsSync(azure) ? fs.readdirSync(azure).filter((n) => n.endsWith(".json")).sort() : [];
-  for (const name of templates) {
-    const file = `deploy/azure/${name}`;
+  // Every ARM deployment template under deploy/ (deploy/azure/*.json, deploy/azure/sentinel/*.json, ...).
+  for (const f of walk(deploy, (n) => n.endsWith(".json"), []).sort()) {
+    const file = rel(f);
     let template;
     try {
-      template = JSON.parse(fs.readFileSync(path.join(azure, name), "utf8"));
+      template = JSON.parse(fs.readFileSync(f, "utf8"));
     } catch (e) {
-      fail(file, "template", "", e);
+      if (file.startsWith("deploy/azure/")) fail(file, "template", "", e);
       continue;
     }
-    if (!Array.isArray(template.resources)) continue;
+    if (!template || !/deploymentTemplate\.json#?$/.test(String(template.$schema || "")) || !Array.isArray(template.resources)) {
+      if (file.startsWith("deploy/azure/")) fail(file, "template", "", new Error("not an ARM deployment template ($schema .../deploymentTemplate.json#, resources)"));
+      continue;
+    }
     for (const params of deployments(template)) {
       const arm = new Arm(template, params);
       const suffix = label(params, template);
@@ -547,7 +550,7 @@ function main() {
     }
     console.log(`kql: ${results.length} queries checked, ${bad} with errors`);
   }
-  process.exit(bad > 0 ? 1 : 0);
+  process.exitCode = bad > 0 ? 1 : 0;
 }
 
 // checkDCR checks each dataFlow's transformKql with source = its input stream.
