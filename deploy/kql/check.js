@@ -19,7 +19,10 @@
 //       * Microsoft.Insights/workbooks: every Logs query of serializedData
 //         (parameter references replaced by sample values).
 //
-// Usage: node check.js [--root DIR] [--json]
+// Usage: node check.js [--root DIR]... [--json] [--only FILE]...
+// (several --root: check each tree; --only: only the queries of this file,
+// relative to the root, in the tree of the --root before it, or in all trees
+// when it comes first)
 "use strict";
 
 const fs = require("fs");
@@ -469,45 +472,76 @@ function substitute(query, params) {
 
 function main() {
   const args = process.argv.slice(2);
-  let root = path.resolve(__dirname, "..", "..");
+  const roots = [];
   let json = false;
+  const only = new Map(); // root (or "" for all) -> files
+  let cur = "";
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === "--root") root = path.resolve(args[++i]);
-    else if (args[i] === "--json") json = true;
+    if (args[i] === "--root") {
+      cur = path.resolve(args[++i]);
+      roots.push(cur);
+      only.set(cur, []);
+    } else if (args[i] === "--json") json = true;
+    else if (args[i] === "--only") {
+      if (!only.has(cur)) only.set(cur, []);
+      only.get(cur).push(args[++i]);
+    }
     else {
-      console.error(`usage: check.js [--root DIR] [--json]`);
+      console.error(`usage: check.js [--root DIR]... [--json] [--only FILE]...`);
       process.exit(2);
     }
   }
+  if (roots.length === 0) roots.push(path.resolve(__dirname, "..", ".."));
   const K = loadKusto();
   const schema = JSON.parse(fs.readFileSync(path.join(__dirname, "schema.json"), "utf8"));
   const ws = new Workspace(K, schema);
   const results = [];
-  const rel = (p) => path.relative(root, p).split(path.sep).join("/");
+  let root = roots[0];
   const record = (file, where, query, res, extra) => {
     const errors = res.errors.concat(extra || []);
-    results.push({ file, where, query, errors, warnings: res.warnings });
+    results.push({ root, file, where, query, errors, warnings: res.warnings });
   };
-  const fail = (file, where, query, err) => results.push({ file, where, query, errors: [String(err.message || err)], warnings: [] });
+  const fail = (file, where, query, err) => record(file, where, query, { errors: [String(err.message || err)], warnings: [] });
 
   // The schema's own functions must resolve against its tables.
   for (const [name, f] of Object.entries(schema.functions)) {
     const q = `let ${name}_body = ${f.parameters} ${f.body};\n${name}_body()`;
     record("deploy/kql/schema.json", `function ${name}`, q, ws.analyze(q));
   }
+  for (root of roots) checkTree(ws, root, (only.get("") || []).concat(only.get(root) || []), record, fail);
 
+  let bad = 0;
+  for (const r of results) if (r.errors.length > 0) bad++;
+  if (json) {
+    process.stdout.write(JSON.stringify(results, null, 1) + "\n");
+  } else {
+    for (const r of results) {
+      if (r.errors.length === 0) continue;
+      console.log(`${roots.length > 1 ? r.root + ": " : ""}${r.file}: ${r.where}:`);
+      for (const e of r.errors) console.log(`  error ${e}`);
+      console.log("  query:\n    " + r.query.split("\n").join("\n    "));
+    }
+    console.log(`kql: ${results.length} queries checked, ${bad} with errors`);
+  }
+  process.exitCode = bad > 0 ? 1 : 0;
+}
+
+// checkTree checks the queries of one repository tree.
+function checkTree(ws, root, only, record, fail) {
+  const rel = (p) => path.relative(root, p).split(path.sep).join("/");
+  const wanted = (p) => only.length === 0 || only.includes(rel(p));
   const deploy = path.join(root, "deploy");
-  for (const f of walk(deploy, (n) => n.endsWith(".kql"), []).sort()) {
+  for (const f of walk(deploy, (n) => n.endsWith(".kql"), []).sort().filter(wanted)) {
     for (const b of blocks(fs.readFileSync(f, "utf8"))) record(rel(f), `line ${b.line}`, b.text, ws.analyze(b.text));
   }
   const readmes = [path.join(root, "README.md")].concat(walk(deploy, (n) => n === "README.md", []).sort());
   for (const f of readmes) {
-    if (!fs.existsSync(f)) continue;
+    if (!fs.existsSync(f) || !wanted(f)) continue;
     for (const b of markdownKusto(fs.readFileSync(f, "utf8"))) record(rel(f), `line ${b.line}`, b.text, ws.analyze(b.text));
   }
 
   // Every ARM deployment template under deploy/ (deploy/azure/*.json, deploy/azure/sentinel/*.json, ...).
-  for (const f of walk(deploy, (n) => n.endsWith(".json"), []).sort()) {
+  for (const f of walk(deploy, (n) => n.endsWith(".json"), []).sort().filter(wanted)) {
     const file = rel(f);
     let template;
     try {
@@ -536,21 +570,6 @@ function main() {
       });
     }
   }
-
-  let bad = 0;
-  for (const r of results) if (r.errors.length > 0) bad++;
-  if (json) {
-    process.stdout.write(JSON.stringify(results, null, 1) + "\n");
-  } else {
-    for (const r of results) {
-      if (r.errors.length === 0) continue;
-      console.log(`${r.file}: ${r.where}:`);
-      for (const e of r.errors) console.log(`  error ${e}`);
-      console.log("  query:\n    " + r.query.split("\n").join("\n    "));
-    }
-    console.log(`kql: ${results.length} queries checked, ${bad} with errors`);
-  }
-  process.exitCode = bad > 0 ? 1 : 0;
 }
 
 // checkDCR checks each dataFlow's transformKql with source = its input stream.
