@@ -78,6 +78,7 @@ class Workspace {
     this.K = K;
     this.schema = schema;
     this.tables = {};
+    this.open = new Set(Object.entries(schema.tables).filter(([, t]) => t.openColumns).map(([n]) => n));
     for (const [name, t] of Object.entries(schema.tables)) {
       this.tables[name] = t.columns.concat(t.standardColumns === false ? [] : schema.standardColumns.columns);
     }
@@ -594,7 +595,7 @@ function checkDCR(ws, template, arm, r, file, where, record) {
     if (!dest) extra.push(`output table ${table} is neither a table of this template nor of schema.json`);
     else if (res.errors.length === 0) {
       for (const [n, t] of res.columns) {
-        const d = dest.find(([dn]) => dn === n);
+        const d = dest.find(([dn]) => dn === n) || (ws.open.has(table) ? suffixColumn(n) : undefined);
         if (!d) extra.push(`transformKql writes column ${n}, which table ${table} does not have`);
         else if (!sameType(kustoType(d[1]), t)) extra.push(`transformKql writes ${n} as ${t}, table ${table} has ${d[1]}`);
       }
@@ -602,6 +603,13 @@ function checkDCR(ws, template, arm, r, file, where, record) {
     }
     record(file, w, kql, res, extra);
   });
+}
+
+// suffixColumn is the column a Data Collector API table makes of a field
+// written under a type-suffixed name (x_s, x_d, x_b, x_t, x_g).
+function suffixColumn(name) {
+  const t = { s: "string", d: "real", b: "bool", t: "datetime", g: "guid" }[(/_([sdbtg])$/.exec(name) || [])[1]];
+  return t ? [name, t] : undefined;
 }
 
 function destinationColumns(ws, template, arm, table) {
