@@ -14,8 +14,10 @@
 //         with `source` the declared input stream, and its output columns
 //         against the destination table (the template's own table resource
 //         when it declares one, else schema.json);
-//       * Microsoft.SecurityInsights/alertRules: the query, and every column
-//         that entityMappings and customDetails name is one the query returns;
+//       * Microsoft.SecurityInsights/alertRules: the query, every column that
+//         entityMappings, customDetails and alertDetailsOverride name is one
+//         the query returns, and Sentinel's limits (10000 characters, 20
+//         custom details, 3 columns in the alert name);
 //       * Microsoft.Insights/workbooks: every Logs query of serializedData
 //         (parameter references replaced by sample values).
 //
@@ -637,6 +639,11 @@ function checkRule(ws, arm, r, file, where, record) {
   if (typeof query !== "string") throw new Error("alert rule without a query");
   const res = ws.analyze(query);
   const extra = [];
+  // Limits Sentinel enforces when it creates the rule.
+  if (query.length > 10000) extra.push(`the query has ${query.length} characters; Sentinel takes at most 10000`);
+  if (Object.keys(props.customDetails || {}).length > 20) extra.push("more than 20 custom details");
+  const title = (props.alertDetailsOverride || {}).alertDisplayNameFormat || "";
+  if ((title.match(/\{\{/g) || []).length > 3) extra.push(`alertDisplayNameFormat ${JSON.stringify(title)} uses more than 3 columns`);
   if (res.errors.length === 0) {
     const have = new Set(res.columns.map(([n]) => n));
     const need = [];
