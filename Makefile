@@ -1,6 +1,7 @@
 # keeper-azmon: Fluent Bit output plugin for the Azure Monitor Logs Ingestion API.
 #   make        builds out_keeper_azmon.so and bin/keeper-azmon
-#   make test   vet, format check, unit, fuzz-corpus, soak, end-to-end and race tests
+#   make test   vet, format check, unit, fuzz-corpus, soak, end-to-end and race tests,
+#               and every KQL query of deploy/ through Microsoft's Kusto parser (needs node and npm)
 #   make bench  benchmarks with baselines (see README)
 #   make fuzz   runs the convert fuzzer for FUZZTIME
 
@@ -15,7 +16,7 @@ GOSRC    := $(shell find . -name '*.go' -not -name '*_test.go' -not -path './tes
 
 export CGO_ENABLED := 1
 
-.PHONY: all build test vet bench fuzz clean deps demo docker
+.PHONY: all build test vet bench fuzz clean deps demo docker kql-deps
 
 all: build
 
@@ -38,9 +39,23 @@ vet:
 	$(GO) vet ./...
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# Microsoft's Kusto parser for the KQL checks of deploy/ (deploy/kql): npm ci
+# from the committed lockfile. Without npm the checks are skipped.
+KQLDEPS := deploy/kql/node_modules/.package-lock.json
+
+$(KQLDEPS): deploy/kql/package.json deploy/kql/package-lock.json
+	cd deploy/kql && npm ci --no-audit --no-fund
+
+kql-deps:
+	@if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(KQLDEPS); \
+	else \
+		echo "node/npm: not found; the KQL checks with Microsoft's Kusto parser (deploy/kql) are skipped"; \
+	fi
+
 # Everything, then the concurrent packages again under the race detector
 # (flushes run on several Fluent Bit workers at once).
-test: $(PLUGIN) $(HOST) vet
+test: $(PLUGIN) $(HOST) vet kql-deps
 	@if [ -n "$$FLUENT_BIT" ] || command -v fluent-bit >/dev/null 2>&1; then \
 		echo "Fluent Bit: $${FLUENT_BIT:-$$(command -v fluent-bit)} (the recipes of examples/sources run through it)"; \
 	else \
