@@ -70,6 +70,9 @@ type ASIMEvent struct {
 	EventType string // the schema's EventType
 	Result    string // EventResult: Success, Failure or Partial
 	Severity  string // EventSeverity: Informational, Low, Medium or High
+	// ResultDetails is a failure's EventResultDetails, from the schema's
+	// list; "" means Other.
+	ResultDetails string
 	// LogonMethod is, for Authentication, the LogonMethod column.
 	LogonMethod string
 	// UpdatedProperty is, for UserManagement, the property the event
@@ -463,11 +466,8 @@ func clientName(v []byte) []byte {
 
 // resultDetails is the ASIM EventResultDetails of a failed event.
 func resultDetails(class ASIMEvent) string {
-	switch class.Event {
-	case "login_failure", "login_failed_console", "chat_login_failed":
-		return "No such user or password"
-	case "login_failed_ip_whitelist", "reauthentication_reprompt_throttle":
-		return "Logon violates policy"
+	if class.ResultDetails != "" {
+		return class.ResultDetails
 	}
 	return "Other"
 }

@@ -43,6 +43,9 @@ func TestASIMCatalogue(t *testing.T) {
 		if c.Result == "Failure" && c.Severity == "Informational" {
 			t.Errorf("%s: a failure is at least Low", c.Event)
 		}
+		if c.ResultDetails != "" && (c.Result != "Failure" || !slices.Contains([]string{"No such user or password", "Logon violates policy", "Other"}, c.ResultDetails)) {
+			t.Errorf("%s: EventResultDetails %q for a %s", c.Event, c.ResultDetails, c.Result)
+		}
 		if !slices.Contains(logonMethods, c.LogonMethod) {
 			t.Errorf("%s: LogonMethod %q", c.Event, c.LogonMethod)
 		}

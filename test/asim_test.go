@@ -42,13 +42,9 @@ func asimRow(c convert.ASIMEvent, at string) map[string]any {
 		"AdditionalFields": map[string]any{"category": "security", "enterprise_id": float64(sourcetest.EnterpriseID), "client_version": "Web Vault.17.0.3"},
 	}
 	if c.Result == "Failure" {
-		switch c.Event {
-		case "login_failure", "login_failed_console", "chat_login_failed":
-			row["EventResultDetails"] = "No such user or password"
-		case "login_failed_ip_whitelist", "reauthentication_reprompt_throttle":
-			row["EventResultDetails"] = "Logon violates policy"
-		default:
-			row["EventResultDetails"] = "Other"
+		row["EventResultDetails"] = "Other"
+		if c.ResultDetails != "" {
+			row["EventResultDetails"] = c.ResultDetails
 		}
 	}
 	switch c.Schema {
