@@ -121,12 +121,7 @@ func sendDatagrams(t *testing.T, port int, datagrams []string) {
 // as Commander's TCP bytes; and the row each must become.
 func commanderBatch(t *testing.T, n, first int) (wire []byte, want map[string]map[string]any) {
 	t.Helper()
-	src := sourcetest.All()[0]
-	for _, s := range sourcetest.All() {
-		if s.Name == "commander-syslog" {
-			src = s
-		}
-	}
+	src := namedSource(t, "commander-syslog")
 	fixture, err := src.WireBytes()
 	if err != nil {
 		t.Fatal(err)
@@ -211,6 +206,16 @@ func commanderRecipe(t *testing.T, recipe string) (*azmontest.Server, *fluentBit
 	return s, run, port
 }
 
+// namedSource returns the source named name.
+func namedSource(t *testing.T, name string) sourcetest.Source {
+	t.Helper()
+	src, ok := sourcetest.Named(name)
+	if !ok {
+		t.Fatalf("no source %s", name)
+	}
+	return src
+}
+
 // rmemMax is the kernel's cap on a socket's receive buffer.
 func rmemMax(t *testing.T) int {
 	b, err := os.ReadFile("/proc/sys/net/core/rmem_max")
@@ -232,12 +237,7 @@ func rmemMax(t *testing.T) int {
 // to net.core.rmem_max (the README says to raise it).
 func TestCommanderSyslogUDPInFluentBit(t *testing.T) {
 	fluentBit(t)
-	var src sourcetest.Source
-	for _, s := range sourcetest.All() {
-		if s.Name == "commander-syslog-udp" {
-			src = s
-		}
-	}
+	src := namedSource(t, "commander-syslog-udp")
 	for _, recipe := range []string{src.Recipe(), src.RecipeYAML()} {
 		t.Run(filepath.Base(recipe), func(t *testing.T) {
 			requirePlugins(t, recipe)
@@ -277,12 +277,7 @@ func TestCommanderSyslogUDPInFluentBit(t *testing.T) {
 // holds a newline too. (TestRecipesInFluentBit sends the fixture itself.)
 func TestCommanderSyslogTCPInFluentBit(t *testing.T) {
 	fluentBit(t)
-	var src sourcetest.Source
-	for _, s := range sourcetest.All() {
-		if s.Name == "commander-syslog" {
-			src = s
-		}
-	}
+	src := namedSource(t, "commander-syslog")
 	for _, recipe := range []string{src.Recipe(), src.RecipeYAML()} {
 		t.Run(filepath.Base(recipe), func(t *testing.T) {
 			requirePlugins(t, recipe)
@@ -305,12 +300,7 @@ func TestCommanderSyslogTCPInFluentBit(t *testing.T) {
 // built without the multiline filter too.)
 func TestCommanderMultilineInFluentBit(t *testing.T) {
 	fluentBit(t)
-	var src sourcetest.Source
-	for _, s := range sourcetest.All() {
-		if s.Name == "commander-syslog" {
-			src = s
-		}
-	}
+	src := namedSource(t, "commander-syslog")
 	wire, err := src.WireBytes()
 	if err != nil {
 		t.Fatal(err)

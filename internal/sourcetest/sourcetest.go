@@ -87,6 +87,17 @@ func All() []Source {
 	}
 }
 
+// Named returns the source named name (a recipe's name), and whether
+// there is one.
+func Named(name string) (Source, bool) {
+	for _, s := range All() {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Source{}, false
+}
+
 // here is this package's directory.
 func here() string {
 	_, file, _, _ := runtime.Caller(0)
@@ -150,6 +161,12 @@ func (s Source) Records(syslogRegex *regexp.Regexp) (records []chunktest.Raw, lo
 	if err != nil {
 		return nil, 0, err
 	}
+	return s.RecordsOf(wire, syslogRegex)
+}
+
+// RecordsOf returns the records the source's input makes of wire, bytes
+// as its sender writes them (see Records).
+func (s Source) RecordsOf(wire []byte, syslogRegex *regexp.Regexp) (records []chunktest.Raw, lost int, err error) {
 	switch s.Input {
 	case Syslog:
 		return SyslogRecords(wire, syslogRegex)
