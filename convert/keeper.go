@@ -706,18 +706,25 @@ func sdEnd(s []byte, i int) bool {
 }
 
 // fieldStart reads ` k="` at s[i:] and returns k and where its value
-// starts.
+// starts. It looks at most maxFieldName+3 bytes.
 func fieldStart(s []byte, i int) (key []byte, value int, ok bool) {
 	if i >= len(s) || s[i] != ' ' {
 		return nil, 0, false
 	}
 	rest := s[i+1:]
+	if len(rest) > maxFieldName+2 {
+		rest = rest[:maxFieldName+2]
+	}
 	eq := bytes.IndexByte(rest, '=')
 	if eq <= 0 || eq+1 >= len(rest) || rest[eq+1] != '"' || !isFieldName(rest[:eq]) {
 		return nil, 0, false
 	}
 	return rest[:eq], i + 1 + eq + 2, true
 }
+
+// maxFieldName is the longest field name read in Commander's structured
+// data.
+const maxFieldName = 64
 
 // repeatedKey reports whether k is one of the keys at the offsets seen of
 // s: Commander writes a Python dict, whose keys are distinct, so a repeated
@@ -735,7 +742,7 @@ func repeatedKey(s []byte, seen [][2]int, k []byte) bool {
 // them (audit_event_type, role_id, to_username, ...): a lower-case letter,
 // then lower-case letters, digits and underscores, at most 64 bytes.
 func isFieldName(s []byte) bool {
-	if len(s) == 0 || len(s) > 64 || s[0] < 'a' || s[0] > 'z' {
+	if len(s) == 0 || len(s) > maxFieldName || s[0] < 'a' || s[0] > 'z' {
 		return false
 	}
 	for _, c := range s {
