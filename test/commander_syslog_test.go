@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -184,8 +185,9 @@ func eachOnce(t *testing.T, got []map[string]any, want map[string]map[string]any
 	}
 }
 
+// sameJSON reports whether a and b are the same JSON value.
 func sameJSON(t *testing.T, a, b any) bool {
-	return fmt.Sprint(plainJSON(t, a)) == fmt.Sprint(plainJSON(t, b))
+	return reflect.DeepEqual(plainJSON(t, a), plainJSON(t, b))
 }
 
 // commanderRecipe starts a Commander syslog-port recipe on a free port.
