@@ -122,10 +122,11 @@
 //     (read as Fluent Bit's JSON parser would); pri, time, host, ident,
 //     pid, msgid and extradata are the envelope.
 //   - Commander's RFC 5424 structured data in "extradata", a string that
-//     starts with [Keeper@Commander: each k="v" becomes a string field
-//     (Commander does not escape values, so a value ends at the first `"`
-//     followed by ` name="` or by the end), msgid becomes "id", host
-//     becomes "ip_address" and message "message" (unless "-" or empty);
+//     starts with [Keeper@Commander, followed by the message there or in
+//     "message": each k="v" becomes a string field (Commander does not
+//     escape values, so they are told apart by field names: see
+//     readCommanderSD), msgid becomes "id", host becomes "ip_address" and
+//     the text after the structured data "message" (unless "-" or empty);
 //     the syslog fields above are the envelope.
 //
 // The event's fields come first, then the record's other fields (those

@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"bytes"
 	"encoding/json"
 	"hash/maphash"
 	"math"
@@ -219,4 +220,45 @@ func TestIsIPMatchesNetip(t *testing.T) {
 			t.Errorf("isIP(%q) = %v, net/netip says %v", c, got, want)
 		}
 	}
+}
+
+// FuzzReadCommanderSD: whatever the text, readCommanderSD writes as many
+// string pairs as it counts; and for structured data written as
+// Commander writes it, from distinct Keeper-like names and a value and a
+// message without a `"` (with one, the text can be truly ambiguous: see
+// readCommanderSD), it reads back exactly those fields and that message.
+func FuzzReadCommanderSD(f *testing.F) {
+	f.Add(` audit_event_type="x" value="[{"domains":["_default_"]}]" role_id="1"] m`, "k", "v\n\"]", "msg")
+	f.Add(`] `, "a", "", "")
+	f.Add(` a="b" a="c"]`, "name", "x] y", "z\" w=\"")
+	f.Fuzz(func(t *testing.T, text, key, value, message string) {
+		b, n, _ := readCommanderSD(nil, []byte(text))
+		for i := 0; i < 2*n; i++ {
+			var err error
+			if _, b, err = msgp.ReadStringZC(b); err != nil {
+				t.Fatalf("pair %d of %d: %v", i/2, n, err)
+			}
+		}
+		if len(b) != 0 {
+			t.Fatalf("%d bytes after %d pairs", len(b), n)
+		}
+		// Commander's own shape: ` k="v"` for each field, `] `, the message.
+		if !isFieldName([]byte(key)) || key == "audit_event_type" || bytes.ContainsRune([]byte(value+message), '"') {
+			return
+		}
+		sd := ` audit_event_type="login" ` + key + `="` + value + `"] ` + message
+		out, n, msg := readCommanderSD(nil, []byte(sd))
+		if n != 2 || string(msg) != message {
+			t.Fatalf("%q: %d fields, message %q", sd, n, msg)
+		}
+		var got []string
+		for i := 0; i < 4; i++ {
+			var s string
+			s, out, _ = msgp.ReadStringBytes(out)
+			got = append(got, s)
+		}
+		if got[2] != key || got[3] != value {
+			t.Fatalf("%q: read %q", sd, got)
+		}
+	})
 }

@@ -499,7 +499,11 @@ func (c *Converter) unwrap(e *encoder, ev *event, env *envelope, repeated int) (
 	}
 	if eventMap == nil && env.extradata >= 0 {
 		if sd, ok := keyName(e.fields[env.extradata].val()); ok && bytes.HasPrefix(sd, []byte(commanderSDID)) {
-			eventMap = e.commanderEvent(sd)
+			var msg []byte
+			if env.message >= 0 {
+				msg, _ = keyName(e.fields[env.message].val())
+			}
+			eventMap = e.commanderEvent(sd, msg)
 			held, also, wrapper = env.extradata, env.message, syslogEnvelope
 		}
 	}
@@ -565,31 +569,24 @@ const commanderSDID = "[Keeper@Commander"
 
 // commanderEvent builds, in e.evbuf, the msgpack map of the event that
 // Commander's syslog line carried, from the record a syslog parser made of
-// it (e.fields): every k="v" of the structured data sd as a string, the
-// MSGID as "id", the HOSTNAME as "ip_address" (Commander writes the event's
-// address there, "-" if none) and the MSG as "message". Commander does not
-// escape the values, so a value ends at the first `"` that is followed by
-// ` name="` or ends the structured data.
-func (e *encoder) commanderEvent(sd []byte) []byte {
-	b := append(e.evbuf[:0], 0xde, 0, 0) // map16, count filled in below
-	n := 0
-	s := bytes.TrimSuffix(sd[len(commanderSDID):], []byte("]"))
-	for len(s) > 0 {
-		s = bytes.TrimLeft(s, " ")
-		eq := bytes.Index(s, []byte(`="`))
-		if eq <= 0 || !isSDName(s[:eq]) {
-			break
-		}
-		key, v := s[:eq], s[eq+2:]
-		end := sdValueEnd(v)
-		b = msgp.AppendStringFromBytes(b, key)
-		b = msgp.AppendStringFromBytes(b, v[:end])
-		n++
-		if end >= len(v) {
-			break
-		}
-		s = v[end+1:]
+// it (e.fields): sd is the structured data as the parser left it, which
+// may run on into the message (the recipes' parser leaves Commander's
+// structured data and message together, for only the field names tell
+// where the structured data ends), and msg the parser's message, if any
+// (a parser that stopped the structured data at its first `"]` or `] `
+// puts the rest there; the two are read as one text, joined by a space).
+// Every k="v" of the structured data becomes a string field (see
+// readCommanderSD), the MSGID "id", the HOSTNAME "ip_address" (Commander
+// writes the event's address there, "-" if none) and the text after the
+// structured data "message" (unless empty).
+func (e *encoder) commanderEvent(sd, msg []byte) []byte {
+	text := sd
+	if len(msg) > 0 {
+		e.scratch = append(append(append(e.scratch[:0], sd...), ' '), msg...)
+		text = e.scratch
 	}
+	b := append(e.evbuf[:0], 0xde, 0, 0) // map16, count filled in below
+	b, n, message := readCommanderSD(b, text[len(commanderSDID):])
 	for _, f := range e.fields {
 		name, _ := keyName(f.kv)
 		var as string
@@ -598,8 +595,6 @@ func (e *encoder) commanderEvent(sd []byte) []byte {
 			as = "id"
 		case "host":
 			as = "ip_address"
-		case "message":
-			as = "message"
 		default:
 			continue
 		}
@@ -611,43 +606,151 @@ func (e *encoder) commanderEvent(sd []byte) []byte {
 		b = msgp.AppendStringFromBytes(b, v)
 		n++
 	}
+	if len(message) > 0 && n < 0xffff {
+		b = msgp.AppendString(b, "message")
+		b = msgp.AppendStringFromBytes(b, message)
+		n++
+	}
 	b[1], b[2] = byte(n>>8), byte(n)
 	e.evbuf = b
 	return b
 }
 
-// sdValueEnd returns where the unescaped structured-data value v ends: at
-// the first `"` followed by ` name="`, or at the last `"` of v.
-func sdValueEnd(v []byte) int {
-	for i := 0; i < len(v); i++ {
-		if v[i] != '"' {
+// maxSDFields bounds the fields read from one line's structured data (the
+// count of a map16).
+const maxSDFields = 0xff00
+
+// readCommanderSD appends to b, as msgpack strings, the k="v" pairs of
+// Commander's structured data s (what follows "[Keeper@Commander"), and
+// returns the pair count and the message that follows the structured data.
+//
+// Commander writes ` k="v"` for each field, then `] ` and the message, and
+// escapes nothing: a value may hold `"`, `"]`, `] `, `" x="`, newlines. The
+// reading that keeps every field of Keeper's shape is taken:
+//   - a field starts at `" k="` where k is a field name as Keeper's are
+//     (see isFieldName) not seen before in the line, as long as a `"]`
+//     followed by a space or the end of the text comes after it (else it
+//     is part of the message);
+//   - the structured data ends at the first such `"]` after the last field
+//     start, so a `"]` inside a value (JSON such as
+//     [{"domains":["_default_"],...}]) does not end it;
+//   - a text with no such `"]` (a line cut short) is all fields.
+func readCommanderSD(b, s []byte) (out []byte, n int, message []byte) {
+	if len(s) > 0 && s[0] == ']' {
+		return b, 0, bytes.TrimPrefix(s[1:], []byte(" "))
+	}
+	key, v, ok := fieldStart(s, 0)
+	if !ok {
+		// Not k="v" pairs: the text is kept whole as the message.
+		return b, 0, bytes.TrimPrefix(bytes.TrimPrefix(s, []byte("]")), []byte(" "))
+	}
+	// last is the last `"]` that may end the structured data.
+	last := -1
+	for i := len(s) - 2; i >= v; i-- {
+		if sdEnd(s, i) {
+			last = i
+			break
+		}
+	}
+	limit := last
+	if limit < 0 {
+		limit = len(s)
+	}
+	// The keys read so far, as offsets into s, for the repeat check.
+	var seen [64][2]int
+	nseen := 0
+	seen[0] = [2]int{v - 2 - len(key), v - 2}
+	nseen++
+	for i := v; i < limit && n < maxSDFields-1; i++ {
+		if s[i] != '"' {
 			continue
 		}
-		next := v[i+1:]
-		if len(next) == 0 {
-			return i
+		k, nv, ok := fieldStart(s, i+1)
+		if !ok || repeatedKey(s, seen[:nseen], k) {
+			continue
 		}
-		if next[0] == ' ' {
-			if eq := bytes.Index(next[1:], []byte(`="`)); eq > 0 && isSDName(next[1:1+eq]) {
-				return i
-			}
+		b = msgp.AppendStringFromBytes(b, key)
+		b = msgp.AppendStringFromBytes(b, s[v:i])
+		n++
+		key, v = k, nv
+		if nseen < len(seen) {
+			seen[nseen] = [2]int{nv - 2 - len(k), nv - 2}
+			nseen++
+		}
+		i = nv - 1
+	}
+	end := -1
+	for i := v; i <= last; i++ {
+		if sdEnd(s, i) {
+			end = i
+			break
 		}
 	}
-	if i := bytes.LastIndexByte(v, '"'); i >= 0 {
-		return i
+	val := s[v:]
+	if end >= 0 {
+		val, message = s[v:end], bytes.TrimPrefix(s[end+2:], []byte(" "))
+	} else {
+		// Cut short: the value runs to the end, less a closing `"]`.
+		val = bytes.TrimSuffix(val, []byte("]"))
+		val = bytes.TrimSuffix(val, []byte(`"`))
 	}
-	return len(v)
+	b = msgp.AppendStringFromBytes(b, key)
+	b = msgp.AppendStringFromBytes(b, val)
+	return b, n + 1, message
 }
 
-// isSDName reports whether s is a structured-data parameter name as
-// Commander writes them (an event field name).
-func isSDName(s []byte) bool {
+// sdEnd reports whether s[i:] starts with a `"]` that may end Commander's
+// structured data: followed by a space (then the message) or the end.
+func sdEnd(s []byte, i int) bool {
+	return i+1 < len(s) && s[i] == '"' && s[i+1] == ']' && (i+2 == len(s) || s[i+2] == ' ')
+}
+
+// fieldStart reads ` k="` at s[i:] and returns k and where its value
+// starts. It looks at most maxFieldName+3 bytes.
+func fieldStart(s []byte, i int) (key []byte, value int, ok bool) {
+	if i >= len(s) || s[i] != ' ' {
+		return nil, 0, false
+	}
+	rest := s[i+1:]
+	if len(rest) > maxFieldName+2 {
+		rest = rest[:maxFieldName+2]
+	}
+	eq := bytes.IndexByte(rest, '=')
+	if eq <= 0 || eq+1 >= len(rest) || rest[eq+1] != '"' || !isFieldName(rest[:eq]) {
+		return nil, 0, false
+	}
+	return rest[:eq], i + 1 + eq + 2, true
+}
+
+// maxFieldName is the longest field name read in Commander's structured
+// data.
+const maxFieldName = 64
+
+// repeatedKey reports whether k is one of the keys at the offsets seen of
+// s: Commander writes a Python dict, whose keys are distinct, so a repeated
+// name inside a value starts no field.
+func repeatedKey(s []byte, seen [][2]int, k []byte) bool {
+	for _, o := range seen {
+		if bytes.Equal(s[o[0]:o[1]], k) {
+			return true
+		}
+	}
+	return false
+}
+
+// isFieldName reports whether s is a field name as Keeper's events have
+// them (audit_event_type, role_id, to_username, ...): a lower-case letter,
+// then lower-case letters, digits and underscores, at most 64 bytes.
+func isFieldName(s []byte) bool {
+	if len(s) == 0 || len(s) > maxFieldName || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
 	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
 			return false
 		}
 	}
-	return len(s) > 0
+	return true
 }
 
 // stringColumn writes v for a string column if it fits one.

@@ -100,13 +100,15 @@ func TestSources(t *testing.T) {
 }
 
 // TestSourcesStockParser: with Fluent Bit's own syslog-rfc5424 parser,
-// Keeper's push gives the same rows. Commander's lines lose their time
-// (the stock Time_Format wants a fraction of a second, so Fluent Bit drops
-// the field and stamps the arrival time) and the line with an empty
-// message is dropped: which is why the recipes ship their own parser.
+// Keeper's push gives the same rows. Commander's lines fare badly: lines
+// with an empty message, lines cut by a newline inside the event and
+// their continuations are dropped, and the rest lose their time (the
+// stock Time_Format wants a fraction of a second, so Fluent Bit drops the
+// field and stamps the arrival time): which is why the recipes ship their
+// own parser.
 func TestSourcesStockParser(t *testing.T) {
 	for _, src := range sourcetest.All() {
-		if src.Input != sourcetest.Syslog {
+		if src.Name != "keeper-syslog-push" && src.Name != "commander-syslog" {
 			continue
 		}
 		t.Run(src.Name, func(t *testing.T) {
@@ -123,14 +125,25 @@ func TestSourcesStockParser(t *testing.T) {
 				t.Fatal(err)
 			}
 			if src.Name == "commander-syslog" {
-				if lost != 1 {
-					t.Fatalf("stock parser lost %d lines, want the one with an empty message", lost)
+				// Lost: the line with an empty message (event 5), event 9
+				// cut at the newline in its value and its continuation,
+				// and the continuation of event 8's message. (Event 7's
+				// message looks empty, but the stock parser ends its
+				// structured data at the `"] ` inside a value.)
+				if lost != 4 {
+					t.Fatalf("stock parser lost %d lines, want 4", lost)
 				}
-				want = want[:len(want)-1]
-				for _, row := range want {
+				keep := []int{0, 1, 2, 3, 5, 6, 7, 9}
+				var w []map[string]any
+				for _, i := range keep {
+					row := want[i]
 					at := arrival().Format("2006-01-02T15:04:05.000Z")
 					row["TimeGenerated"], row["timestamp"] = at, at
+					w = append(w, row)
 				}
+				// Event 8's message is cut at its newline.
+				w[6]["data"].(map[string]any)["message"] = "User user@example.com logged in"
+				want = w
 			}
 			compareSourceRows(t, convertRecords(t, recs), want)
 		})

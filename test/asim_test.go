@@ -162,12 +162,7 @@ func TestASIMSameRowFromEverySource(t *testing.T) {
 	for name, w := range wires {
 		t.Run(name, func(t *testing.T) {
 			s.Reset()
-			var recs []chunktest.Raw
-			if w.src.Input == sourcetest.Syslog {
-				recs, _, err = sourcetest.SyslogRecords([]byte(w.wire), re)
-			} else {
-				recs, err = sourcetest.JSONRecords([]byte(w.wire))
-			}
+			recs, _, err := w.src.RecordsOf([]byte(w.wire), re)
 			if err != nil || len(recs) != 1 {
 				t.Fatalf("fixture: %d records, %v", len(recs), err)
 			}

@@ -20,9 +20,15 @@
 //   - commander-syslog.log: audit-log --target=syslog-port: RFC 5424, PRI
 //     110, HOSTNAME the event's IP address ("-" if none), APP-NAME Keeper,
 //     MSGID the event id, the raw fields as unescaped structured data
-//     [Keeper@Commander k="v" ...], then the message (which may be empty).
+//     [Keeper@Commander k="v" ...], a space, then the message (which may be
+//     empty), each event followed by "\n", as Commander writes them over
+//     TCP. Nothing is escaped, so the fixture has values holding `"`, `"]`
+//     and the seed's GENERATED_PASSWORD_COMPLEXITY JSON, a newline in a
+//     message and one in a value, tabs and non-ASCII text. Over UDP
+//     (syslogu://) Commander sends the same bytes, one event (with its
+//     "\n") a datagram: see Datagrams.
 //
-// Each has a NAME.want.json: the rows, in order, with enterprise_id 6557
+// Each WIRE-STEM.want.json is the rows, in order, with enterprise_id 6557
 // for Commander's exports (which carry none; the tests set the property).
 package sourcetest
 
@@ -51,7 +57,13 @@ type Input string
 // The inputs the recipes use.
 const (
 	Syslog Input = "syslog" // in_syslog, newline framing, a regex parser
-	Splunk Input = "splunk" // in_splunk, /services/collector
+	// SyslogLines is in_syslog over TCP keeping each line whole, the
+	// multiline filter joining the lines of one event (a line that does
+	// not start a syslog record belongs to the one before), then the
+	// parser filter.
+	SyslogLines Input = "syslog-lines"
+	SyslogUDP   Input = "syslog-udp" // in_syslog over UDP, a datagram a record
+	Splunk      Input = "splunk"     // in_splunk, /services/collector
 )
 
 // Source is one way Keeper events reach Fluent Bit.
@@ -70,8 +82,20 @@ func All() []Source {
 		{"keeper-syslog-push", "keeper-syslog-push.log", Syslog},
 		{"commander-splunk", "commander-splunk.hec", Splunk},
 		{"commander-sumo", "commander-sumo.ndjson", Splunk},
-		{"commander-syslog", "commander-syslog.log", Syslog},
+		{"commander-syslog", "commander-syslog.log", SyslogLines},
+		{"commander-syslog-udp", "commander-syslog.log", SyslogUDP},
 	}
+}
+
+// Named returns the source named name (a recipe's name), and whether
+// there is one.
+func Named(name string) (Source, bool) {
+	for _, s := range All() {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Source{}, false
 }
 
 // here is this package's directory.
@@ -96,15 +120,17 @@ func (s Source) WireBytes() ([]byte, error) {
 	return os.ReadFile(filepath.Join(here(), "testdata", s.Wire))
 }
 
-// Want returns the rows the source's events must become, in order.
+// Want returns the rows the source's events must become, in order: the
+// wire fixture's, whatever the transport.
 func (s Source) Want() ([]map[string]any, error) {
-	b, err := os.ReadFile(filepath.Join(here(), "testdata", s.Name+".want.json"))
+	stem := strings.TrimSuffix(s.Wire, filepath.Ext(s.Wire))
+	b, err := os.ReadFile(filepath.Join(here(), "testdata", stem+".want.json"))
 	if err != nil {
 		return nil, err
 	}
 	var rows []map[string]any
 	if err := json.Unmarshal(b, &rows); err != nil {
-		return nil, fmt.Errorf("%s.want.json: %w", s.Name, err)
+		return nil, fmt.Errorf("%s.want.json: %w", stem, err)
 	}
 	return rows, nil
 }
@@ -113,11 +139,17 @@ func (s Source) Want() ([]map[string]any, error) {
 // makes of the wire fixture:
 //
 //   - syslog (in_syslog, newline framing): one record a line, the named
-//     groups of the parser's regex in their order, every value a string.
-//     A line the regex does not match is dropped by in_syslog (with a
-//     warning); Records leaves it out and counts it in lost. The recipes'
-//     parser sets no time, so Fluent Bit stamps the arrival time and "time"
-//     stays a string field. (For the stock parser, see StockSyslogRecords.)
+//     groups of the parser's regex that matched something, in their order,
+//     every value a string (Fluent Bit skips empty values). A line the
+//     regex does not match is dropped by in_syslog (with a warning);
+//     Records leaves it out and counts it in lost. The recipes' parser
+//     sets no time, so Fluent Bit stamps the arrival time and "time" stays
+//     a string field. (For the stock parser, see StockSyslogRecords.)
+//   - syslog-lines: the lines (in_syslog skips empty ones) joined into
+//     events as the commander-syslog multiline parser joins them (see
+//     Events), each read by the regex as the parser filter does; a text it
+//     does not match stays a record {"log": text} and counts in lost.
+//   - syslog-udp: each datagram (see Datagrams) read by the regex whole.
 //   - splunk (in_splunk, /services/collector, any content type): the body is
 //     read as concatenated JSON objects, and each object is one record as
 //     it is, with the arrival time.
@@ -129,9 +161,19 @@ func (s Source) Records(syslogRegex *regexp.Regexp) (records []chunktest.Raw, lo
 	if err != nil {
 		return nil, 0, err
 	}
+	return s.RecordsOf(wire, syslogRegex)
+}
+
+// RecordsOf returns the records the source's input makes of wire, bytes
+// as its sender writes them (see Records).
+func (s Source) RecordsOf(wire []byte, syslogRegex *regexp.Regexp) (records []chunktest.Raw, lost int, err error) {
 	switch s.Input {
 	case Syslog:
 		return SyslogRecords(wire, syslogRegex)
+	case SyslogLines:
+		return parseEach(Events(wire), syslogRegex, true)
+	case SyslogUDP:
+		return parseEach(Datagrams(wire), syslogRegex, false)
 	case Splunk:
 		recs, err := JSONRecords(wire)
 		return recs, 0, err
@@ -141,26 +183,77 @@ func (s Source) Records(syslogRegex *regexp.Regexp) (records []chunktest.Raw, lo
 
 // SyslogRecords applies a syslog parser's regex to each line of wire.
 func SyslogRecords(wire []byte, re *regexp.Regexp) (records []chunktest.Raw, lost int, err error) {
+	var lines []string
 	sc := bufio.NewScanner(bytes.NewReader(wire))
 	for sc.Scan() {
-		line := sc.Text()
-		if line == "" {
-			continue
+		if sc.Text() != "" {
+			lines = append(lines, sc.Text())
 		}
-		m := re.FindStringSubmatch(line)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, 0, err
+	}
+	return parseEach(lines, re, false)
+}
+
+// parseEach applies the regex to each text, as Fluent Bit's regex parser
+// does: the named groups that matched something, in their order. A text
+// that does not match is lost, or kept as {"log": text} if keep (the
+// parser filter leaves such a record as it is).
+func parseEach(texts []string, re *regexp.Regexp, keep bool) (records []chunktest.Raw, lost int, err error) {
+	for _, text := range texts {
+		m := re.FindStringSubmatch(text)
 		if m == nil {
 			lost++
+			if keep {
+				records = append(records, chunktest.Raw(chunktest.AppendValue(nil, chunktest.Map{{Key: "log", Value: text}})))
+			}
 			continue
 		}
 		var body chunktest.Map
 		for i, name := range re.SubexpNames() {
-			if name != "" && i < len(m) {
+			if name != "" && i < len(m) && m[i] != "" {
 				body = append(body, chunktest.KV{Key: name, Value: m[i]})
 			}
 		}
 		records = append(records, chunktest.Raw(chunktest.AppendValue(nil, body)))
 	}
-	return records, lost, sc.Err()
+	return records, lost, nil
+}
+
+// recordStart is how a line that starts a syslog record begins: the rule
+// of the commander-syslog multiline parser in examples/sources/parsers.conf.
+var recordStart = regexp.MustCompile(`^<[0-9]{1,3}>1 [0-9]{4}-[0-9]{2}-[0-9]{2}T`)
+
+// Events joins the lines of a newline-framed syslog stream into events,
+// as the recipe for Commander's TCP stream does: in_syslog cuts the stream
+// at each "\n" and skips empty lines, and the commander-syslog multiline
+// parser starts an event at each line that starts a syslog record and
+// joins every other line to the event before it with "\n".
+func Events(wire []byte) []string {
+	var events []string
+	for _, line := range strings.Split(string(wire), "\n") {
+		switch {
+		case line == "":
+		case recordStart.MatchString(line) || len(events) == 0:
+			events = append(events, line)
+		default:
+			events[len(events)-1] += "\n" + line
+		}
+	}
+	return events
+}
+
+// Datagrams returns what Commander sends over UDP for the events of wire
+// (its TCP bytes): each event with its "\n", one a datagram. The events
+// are told apart as Events does; in the fixtures no line inside an event
+// starts like a syslog record, so that is exact.
+func Datagrams(wire []byte) []string {
+	events := Events(wire)
+	for i := range events {
+		events[i] += "\n"
+	}
+	return events
 }
 
 // JSONRecords reads concatenated JSON objects (white space between them
@@ -202,6 +295,9 @@ func StockSyslogRecords(wire []byte) (records []chunktest.Raw, lost int, err err
 	stockTime := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+(Z|[+-]\d\d:?\d\d)$`)
 	sc := bufio.NewScanner(bytes.NewReader(wire))
 	for sc.Scan() {
+		if sc.Text() == "" {
+			continue
+		}
 		m := re.FindStringSubmatch(sc.Text())
 		if m == nil {
 			lost++
