@@ -79,6 +79,9 @@ type Converter struct {
 	// timeKeyColumn: the time key is the Keeper shape's timestamp
 	// column, found under either of its names (timestamp, created).
 	timeKeyColumn bool
+	// timeKeyByName: the time key is a field found by its name (a time
+	// key other than the timestamp column); the one rule for it is in add.
+	timeKeyByName bool
 	// catalogue classes Keeper events for the ASIM schema; unknownHead is
 	// the shared JSON of an event it does not know.
 	catalogue   map[string]asimClass
@@ -97,6 +100,7 @@ func New(opts Options) *Converter {
 		opts.MaxFieldBytes = minFieldBytes
 	}
 	c := &Converter{opts: opts, timeKeyColumn: opts.Schema != Raw && opts.TimeKey == "timestamp"}
+	c.timeKeyByName = !c.timeKeyColumn && opts.TimeKey != ""
 	if opts.Schema == ASIM {
 		events := keeperEvents()
 		c.catalogue = make(map[string]asimClass, len(events))
@@ -354,6 +358,36 @@ func keyName(b []byte) ([]byte, bool) {
 // timeGenerated is the JSON key every record starts with.
 const timeGenerated = "TimeGenerated"
 
+// timeChoice is the one rule for which time becomes TimeGenerated, for
+// every shape: the record's time key, else (for a wrapped Keeper event) the
+// envelope's time, else the record's own TimeGenerated, else Fluent Bit's
+// event time. Of two offers from the same place the first readable wins.
+type timeChoice struct {
+	t    instant
+	from timeSource
+}
+
+// timeSource ranks where a time came from.
+type timeSource int
+
+const (
+	fromEventTime timeSource = iota // Fluent Bit's event time
+	fromOwnTimeGenerated
+	fromEnvelope
+	fromTimeKey
+)
+
+// offer takes v's time if it reads as one and comes from a better place
+// than the time held.
+func (c *timeChoice) offer(from timeSource, v []byte) {
+	if from <= c.from || v == nil {
+		return
+	}
+	if t, ok := valueTime(v); ok {
+		c.t, c.from = t, from
+	}
+}
+
 // raw writes the Raw shape of the map at the start of body.
 func (c *Converter) raw(e *encoder, body []byte, t instant) ([]byte, error) {
 	n, b, err := msgp.ReadMapHeaderBytes(body)
@@ -366,7 +400,7 @@ func (c *Converter) raw(e *encoder, body []byte, t instant) ([]byte, error) {
 	e.buf = append(e.buf, '"')
 	set := e.set(1)
 	first, timeSeen := false, c.opts.TimeKey == ""
-	keyTime, ownTime := false, false // TimeGenerated came from the time key / the record's own
+	choice := timeChoice{t: t}
 	for ; n > 0; n-- {
 		if name, ok := keyName(b); ok {
 			isTime := !timeSeen && string(name) == c.opts.TimeKey
@@ -375,19 +409,11 @@ func (c *Converter) raw(e *encoder, body []byte, t instant) ([]byte, error) {
 				if err != nil {
 					return b, err
 				}
-				tt, ok := valueTime(v)
-				switch {
-				case isTime:
-					timeSeen = true
-					if ok {
-						_ = appendMillis(e.buf[tpos:tpos], tt) // overwrite in place
-						keyTime = true
-					}
-				case ok && !keyTime && !ownTime:
-					// The record's own TimeGenerated, unless the time key
-					// gives one.
-					_ = appendMillis(e.buf[tpos:tpos], tt)
-					ownTime = true
+				if isTime {
+					timeSeen = true // only the first time key counts
+					choice.offer(fromTimeKey, v)
+				} else {
+					choice.offer(fromOwnTimeGenerated, v)
 				}
 				if string(name) == timeGenerated {
 					if b, err = skip(v); err != nil {
@@ -401,6 +427,7 @@ func (c *Converter) raw(e *encoder, body []byte, t instant) ([]byte, error) {
 			return b, err
 		}
 	}
+	_ = appendMillis(e.buf[tpos:tpos], choice.t) // overwrite the event time in place
 	e.buf = append(e.buf, '}')
 	return b, nil
 }

@@ -202,7 +202,7 @@ func isEnvelope(env int, name []byte) bool {
 // kind k (see classify), to e.fields and gives it its role in ev.
 func (c *Converter) add(e *encoder, ev *event, f field, name []byte, k int) {
 	i := len(e.fields)
-	if !c.timeKeyColumn && ev.timeKey < 0 && c.opts.TimeKey != "" && name != nil && string(name) == c.opts.TimeKey {
+	if c.timeKeyByName && ev.timeKey < 0 && name != nil && string(name) == c.opts.TimeKey {
 		ev.timeKey = i
 	}
 	switch {
@@ -294,28 +294,15 @@ func (c *Converter) readEvent(e *encoder, ev *event, body []byte, t instant) ([]
 	env := envelope{-1, -1, -1, -1, -1, -1}
 	e.fields = e.fields[:0]
 	for ; n > 0; n-- {
-		// nextField and add, inlined for the usual case: a string key
-		// that is no column or the first of its column.
-		off, kn, isName := strHeader(b)
-		klen := off + kn
-		if !isName {
-			if klen, err = skipLen(b); err != nil {
-				return b, err
-			}
-		}
-		vlen, err := valueLen(b[klen:])
+		f, name, err := nextField(b)
 		if err != nil {
 			return b, err
 		}
-		f := field{kv: b[:klen+vlen], klen: klen}
-		b = b[klen+vlen:]
-		if !isName {
-			c.add(e, ev, f, nil, nOther)
-			continue
-		}
-		name := f.kv[off:klen]
+		b = b[len(f.kv):]
 		k := classify(name)
-		if k >= nColumn && k < nAlias && ev.cols[k-nColumn] < 0 && (c.timeKeyColumn || c.opts.TimeKey == "") {
+		if k >= nColumn && k < nAlias && ev.cols[k-nColumn] < 0 && !c.timeKeyByName {
+			// The usual case, without add: the first of its column,
+			// which cannot be the time key.
 			ev.cols[k-nColumn] = len(e.fields)
 			f.role = toColumn
 			e.fields = append(e.fields, f)
@@ -334,29 +321,23 @@ func (c *Converter) readEvent(e *encoder, ev *event, body []byte, t instant) ([]
 		}
 	}
 
-	// TimeGenerated: the time key (by default the timestamp column, under
-	// either name), the envelope's time, the record's own TimeGenerated,
-	// Fluent Bit's event time. The time key's parse is reused for the
-	// timestamp column.
+	// TimeGenerated (timeChoice): the time key (by default the timestamp
+	// column, under either name), the envelope's time, the record's own
+	// TimeGenerated, Fluent Bit's event time. The time key's parse is
+	// reused for the timestamp column.
 	if c.timeKeyColumn {
 		ev.timeKey = ev.cols[colTimestamp] // under either name
 	}
-	ev.keyTime = false
+	choice := timeChoice{t: t}
 	if ev.timeKey >= 0 {
-		var tk instant
-		if tk, ev.keyTime = valueTime(e.fields[ev.timeKey].val()); ev.keyTime {
-			t = tk
-		}
+		choice.offer(fromTimeKey, e.fields[ev.timeKey].val())
 	}
-	if !ev.keyTime {
-		if et, ok := valueTime(envTime); ok {
-			t = et
-		} else if ev.ownTG >= 0 && ev.ownTG != ev.timeKey {
-			if own, ok := valueTime(e.fields[ev.ownTG].val()); ok {
-				t = own
-			}
-		}
+	choice.offer(fromEnvelope, envTime)
+	if ev.ownTG >= 0 && ev.ownTG != ev.timeKey {
+		choice.offer(fromOwnTimeGenerated, e.fields[ev.ownTG].val())
 	}
+	ev.keyTime = choice.from == fromTimeKey
+	t = choice.t
 	ev.time = t
 	return rest, nil
 }
