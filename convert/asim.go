@@ -171,22 +171,51 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 	if err != nil {
 		return rest, 0, err
 	}
-	class, head := unknownEvent(), c.unknownHead
-	var name []byte
+	r := asimRow{e: e, ev: &ev, class: unknownEvent()}
+	head := c.unknownHead
 	if i := ev.cols[colAuditEvent]; i >= 0 {
 		if n, ok := keyName(e.fields[i].val()); ok {
-			name = n
+			r.name = n
 			if k, ok := c.catalogue[string(n)]; ok {
-				class, head = k.ASIMEvent, k.head
+				r.class, head = k.ASIMEvent, k.head
 			}
 		}
 	}
-	s := class.Schema
 	e.indexData()
+	r.common(head)
+	switch r.class.Schema {
+	case ASIMAuthentication:
+		r.authentication()
+	case ASIMUserManagement:
+		r.userManagement()
+	case ASIMAudit:
+		r.audit()
+	}
+	client := r.source()
+	err = r.additionalFields(c.opts.EnterpriseID, client)
+	return rest, r.class.Schema, err
+}
 
+// asimRow is one ASIM row being written: the event read, its class, and
+// where the JSON of its name and user stand in the row, for the columns
+// that repeat them.
+type asimRow struct {
+	e               *encoder
+	ev              *event
+	class           ASIMEvent
+	name, user      []byte // the event's name and user, nil when absent
+	nameAt, nameEnd int
+	userAt, userEnd int
+}
+
+// common writes the columns every schema has: the times, the class's
+// constant columns (head), the result, the original type and message,
+// and the actor.
+func (r *asimRow) common(head string) {
+	e, class := r.e, r.class
 	e.buf = append(e.buf, `{"`+timeGenerated+`":"`...)
 	tpos := len(e.buf)
-	e.buf = appendMillis(e.buf, ev.time)
+	e.buf = appendMillis(e.buf, r.ev.time)
 	e.buf = append(e.buf, `","EventStartTime":"`...)
 	e.buf = append(e.buf, e.buf[tpos:tpos+millisLen]...)
 	e.buf = append(e.buf, `","EventEndTime":"`...)
@@ -201,83 +230,101 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 	e.buf = appendConst(e.buf, "EventSeverity", class.Severity)
 	// The JSON of the event's name and of the user, once escaped, is
 	// copied where a row repeats them.
-	var nameAt, nameEnd int
-	if name != nil {
+	if r.name != nil {
 		e.buf = append(e.buf, `,"EventOriginalType":`...)
-		nameAt = len(e.buf)
-		e.str(name)
-		nameEnd = len(e.buf)
+		r.nameAt = len(e.buf)
+		e.str(r.name)
+		r.nameEnd = len(e.buf)
 	}
 	e.dataField(dMessage, "EventMessage")
 
-	userAt := len(e.buf) + len(`,"ActorUsername":`)
-	user := e.column(&ev, colUsername, "ActorUsername")
-	userEnd := len(e.buf)
-	if user != nil {
-		e.buf = appendConst(e.buf, "ActorUsernameType", usernameType(user))
+	r.userAt = len(e.buf) + len(`,"ActorUsername":`)
+	r.user = e.column(r.ev, colUsername, "ActorUsername")
+	r.userEnd = len(e.buf)
+	if r.user != nil {
+		e.buf = appendConst(e.buf, "ActorUsernameType", usernameType(r.user))
 	}
-	switch s {
-	case ASIMAuthentication:
-		if user != nil {
-			e.buf = append(e.buf, `,"TargetUsername":`...)
-			e.buf = append(e.buf, e.buf[userAt:userEnd]...)
-			e.buf = appendConst(e.buf, "TargetUsernameType", usernameType(user))
-		}
-		e.buf = append(e.buf, `,"TargetAppName":"`+asimProduct+`","TargetAppType":"SaaS application"`...)
-		if class.LogonMethod != "" {
-			e.buf = appendConst(e.buf, "LogonMethod", class.LogonMethod)
-		}
-	case ASIMUserManagement:
-		target := e.takeString(dToUsername)
-		if target == nil && class.UpdatedProperty == "" {
-			// pending_added_to_role and its kin name the user in value.
-			if v := e.peekString(dValue); bytes.IndexByte(v, '@') > 0 {
-				target = e.takeString(dValue)
-			}
-		}
-		switch {
-		case target != nil:
-			e.buf = append(e.buf, `,"TargetUsername":`...)
-			e.str(target)
-			e.buf = appendConst(e.buf, "TargetUsernameType", usernameType(target))
-		case user != nil && (strings.HasPrefix(class.EventType, "User") || strings.HasPrefix(class.EventType, "Password")):
-			// A change of one's own account.
-			e.buf = append(e.buf, `,"TargetUsername":`...)
-			e.buf = append(e.buf, e.buf[userAt:userEnd]...)
-			e.buf = appendConst(e.buf, "TargetUsernameType", usernameType(user))
-		}
-		// A Keeper role or team ID is neither of GroupIdType's kinds (a
-		// Windows SID, a Linux UID): GroupIdType stays out.
-		switch {
-		case e.dataField(dRoleID, "GroupId"):
-			e.buf = append(e.buf, `,"GroupType":"Other","GroupOriginalType":"Role"`...)
-		case e.dataField(dTeamUID, "GroupId"):
-			e.buf = append(e.buf, `,"GroupType":"Other","GroupOriginalType":"Team"`...)
-		}
-		if class.UpdatedProperty != "" {
-			// Keeper's value is the new value of the property changed.
-			e.dataField(dValue, "NewPropertyValue")
-		}
-	case ASIMAudit:
-		e.buf = append(e.buf, `,"Operation":`...)
-		if name != nil {
-			e.buf = append(e.buf, e.buf[nameAt:nameEnd]...)
-		} else {
-			e.buf = append(e.buf, `"unknown"`...)
-		}
-		e.auditObject()
-		if class.ObjectType != "" {
-			e.buf = appendConst(e.buf, "ObjectType", class.ObjectType)
-		}
-		if e.dataField(dValue, "NewValue") {
-			e.buf = append(e.buf, `,"ValueType":"Other"`...)
+}
+
+// targetIsActor writes the actor as the target user.
+func (r *asimRow) targetIsActor() {
+	e := r.e
+	e.buf = append(e.buf, `,"TargetUsername":`...)
+	e.buf = append(e.buf, e.buf[r.userAt:r.userEnd]...)
+	e.buf = appendConst(e.buf, "TargetUsernameType", usernameType(r.user))
+}
+
+// authentication writes the Authentication schema's own columns.
+func (r *asimRow) authentication() {
+	e := r.e
+	if r.user != nil {
+		r.targetIsActor()
+	}
+	e.buf = append(e.buf, `,"TargetAppName":"`+asimProduct+`","TargetAppType":"SaaS application"`...)
+	if r.class.LogonMethod != "" {
+		e.buf = appendConst(e.buf, "LogonMethod", r.class.LogonMethod)
+	}
+}
+
+// userManagement writes the UserManagement schema's own columns.
+func (r *asimRow) userManagement() {
+	e, class := r.e, r.class
+	target := e.takeString(dToUsername)
+	if target == nil && class.UpdatedProperty == "" {
+		// pending_added_to_role and its kin name the user in value.
+		if v := e.peekString(dValue); bytes.IndexByte(v, '@') > 0 {
+			target = e.takeString(dValue)
 		}
 	}
+	switch {
+	case target != nil:
+		e.buf = append(e.buf, `,"TargetUsername":`...)
+		e.str(target)
+		e.buf = appendConst(e.buf, "TargetUsernameType", usernameType(target))
+	case r.user != nil && (strings.HasPrefix(class.EventType, "User") || strings.HasPrefix(class.EventType, "Password")):
+		r.targetIsActor() // a change of one's own account
+	}
+	// A Keeper role or team ID is neither of GroupIdType's kinds (a
+	// Windows SID, a Linux UID): GroupIdType stays out.
+	switch {
+	case e.dataField(dRoleID, "GroupId"):
+		e.buf = append(e.buf, `,"GroupType":"Other","GroupOriginalType":"Role"`...)
+	case e.dataField(dTeamUID, "GroupId"):
+		e.buf = append(e.buf, `,"GroupType":"Other","GroupOriginalType":"Team"`...)
+	}
+	if class.UpdatedProperty != "" {
+		// Keeper's value is the new value of the property changed.
+		e.dataField(dValue, "NewPropertyValue")
+	}
+}
+
+// audit writes the AuditEvent schema's own columns.
+func (r *asimRow) audit() {
+	e := r.e
+	e.buf = append(e.buf, `,"Operation":`...)
+	if r.name != nil {
+		e.buf = append(e.buf, e.buf[r.nameAt:r.nameEnd]...)
+	} else {
+		e.buf = append(e.buf, `"unknown"`...)
+	}
+	e.auditObject()
+	if r.class.ObjectType != "" {
+		e.buf = appendConst(e.buf, "ObjectType", r.class.ObjectType)
+	}
+	if e.dataField(dValue, "NewValue") {
+		e.buf = append(e.buf, `,"ValueType":"Other"`...)
+	}
+}
+
+// source writes where the event came from: SrcIpAddr and the acting
+// application. It returns the field of client_version, -1 without one.
+func (r *asimRow) source() int {
+	e, ev := r.e, r.ev
 	// SrcIpAddr must be an IP address (ASIM's testers reject anything
 	// else); another remote_address stays in AdditionalFields.
 	if i := ev.cols[colRemoteAddress]; i >= 0 {
 		if v, ok := keyName(e.fields[i].val()); ok && isIP(v) {
-			e.column(&ev, colRemoteAddress, "SrcIpAddr")
+			e.column(ev, colRemoteAddress, "SrcIpAddr")
 		} else {
 			e.fields[i].role = toData
 		}
@@ -295,13 +342,19 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 			}
 		}
 	}
+	return client
+}
 
-	// AdditionalFields: every other field of the event. The Keeper columns
-	// that have no ASIM column of their own come first.
+// additionalFields writes AdditionalFields, the end of the row: every
+// other field of the event. The Keeper columns that have no ASIM column of
+// their own come first; enterpriseID fills enterprise_id when the event has
+// none.
+func (r *asimRow) additionalFields(enterpriseID int64, client int) error {
+	e, ev, class := r.e, r.ev, r.class
 	e.buf = append(e.buf, `,"AdditionalFields":{`...)
 	set := e.set(2)
 	first := true
-	if s == ASIMUserManagement && class.UpdatedProperty != "" && e.addKey(set, &first, "UpdatedPropertyName") {
+	if class.Schema == ASIMUserManagement && class.UpdatedProperty != "" && e.addKey(set, &first, "UpdatedPropertyName") {
 		e.buf = append(e.buf, '"')
 		e.buf = append(e.buf, class.UpdatedProperty...)
 		e.buf = append(e.buf, '"')
@@ -315,10 +368,10 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 			}
 			if e.addKey(set, &first, key) {
 				if _, err := e.value(e.fields[i].val(), 2); err != nil {
-					return rest, s, err
+					return err
 				}
 			}
-		} else if col == colEnterpriseID && c.opts.EnterpriseID != 0 {
+		} else if col == colEnterpriseID && enterpriseID != 0 {
 			mark := len(e.buf)
 			if !first {
 				e.buf = append(e.buf, ',')
@@ -326,7 +379,7 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 			e.buf = append(e.buf, `"enterprise_id"`...)
 			if set.add(e, len(e.buf)-len(`enterprise_id"`), len(e.buf)-1) {
 				e.buf = append(e.buf, ':')
-				e.buf = strconv.AppendInt(e.buf, c.opts.EnterpriseID, 10)
+				e.buf = strconv.AppendInt(e.buf, enterpriseID, 10)
 				first = false
 			} else {
 				e.buf = e.buf[:mark]
@@ -335,14 +388,14 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 	}
 	if client >= 0 && e.addKey(set, &first, "client_version") {
 		if _, err := e.value(e.fields[client].val(), 2); err != nil {
-			return rest, s, err
+			return err
 		}
 	}
-	if err := e.dataMembers(&ev, set, &first); err != nil {
-		return rest, s, err
+	if err := e.dataMembers(ev, set, &first); err != nil {
+		return err
 	}
 	e.buf = append(e.buf, "}}"...)
-	return rest, s, nil
+	return nil
 }
 
 // appendConst appends `,"key":"value"` for a value that needs no escaping.
