@@ -191,8 +191,8 @@ func TestSeedRaw(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		`{"TimeGenerated":"2025-01-12T01:03:44.743Z","audit_event":"role_created","remote_address":"11.22.33.44","category":"policy","client_version":"EMConsole.17.0.0","username":"[email protected]","enterprise_id":6557,"timestamp":"2025-01-12T00:03:44.743Z","role_id":"28162100560074"}`,
-		`{"TimeGenerated":"2025-01-16T02:31:11.123Z","audit_event":"audit_alert_sent","category":"usage","client_version":"Keeper Service.1.2.0","username":"ALERT","enterprise_id":6557,"timestamp":"2025-01-16T01:31:11.123Z","origin":"admin_permission_added","name":"XXX123","recipient":"[email protected],+19165551212","username_new":true,"client_version_new":true}`,
+		`{"TimeGenerated":"2025-01-12T01:03:44.743Z","audit_event":"role_created","remote_address":"11.22.33.44","category":"policy","client_version":"EMConsole.17.0.0","username":"admin@example.com","enterprise_id":6557,"timestamp":"2025-01-12T00:03:44.743Z","role_id":"28162100560074"}`,
+		`{"TimeGenerated":"2025-01-16T02:31:11.123Z","audit_event":"audit_alert_sent","category":"usage","client_version":"Keeper Service.1.2.0","username":"ALERT","enterprise_id":6557,"timestamp":"2025-01-16T01:31:11.123Z","origin":"admin_permission_added","name":"XXX123","recipient":"admin@example.com,+19165551212","username_new":true,"client_version_new":true}`,
 	}
 	if recs[0] != want[0] || recs[4] != want[1] {
 		t.Fatalf("got\n%s\n%s\nwant\n%s\n%s", recs[0], recs[4], want[0], want[1])

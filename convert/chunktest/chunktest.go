@@ -205,7 +205,7 @@ func SeedEvents() []Map {
 			{"remote_address", "11.22.33.44"},
 			{"category", "policy"},
 			{"client_version", "EMConsole.17.0.0"},
-			{"username", "[email protected]"},
+			{"username", "admin@example.com"},
 			{"enterprise_id", 6557},
 			{"timestamp", "2025-01-12T00:03:44.743Z"},
 			{"role_id", "28162100560074"},
@@ -216,7 +216,7 @@ func SeedEvents() []Map {
 			{"category", "policy"},
 			{"client_version", "EMConsole.17.0.0"},
 			{"timestamp", "2025-01-13T00:03:44.743Z"},
-			{"username", "[email protected]"},
+			{"username", "admin@example.com"},
 			{"enterprise_id", 6557},
 			{"role_id", "28162100560074"},
 			{"enforcement", "RESEND_ENTERPRISE_INVITE_IN_X_DAYS"},
@@ -228,7 +228,7 @@ func SeedEvents() []Map {
 			{"category", "policy"},
 			{"client_version", "EMConsole.17.0.0"},
 			{"timestamp", "2025-01-14T00:03:44.776Z"},
-			{"username", "[email protected]"},
+			{"username", "admin@example.com"},
 			{"enterprise_id", 6557},
 			{"role_id", "28162100560074"},
 			{"enforcement", "SEND_BREACH_WATCH_EVENTS"},
@@ -240,7 +240,7 @@ func SeedEvents() []Map {
 			{"category", "policy"},
 			{"client_version", "EMConsole.17.0.0"},
 			{"timestamp", "2025-01-15T00:03:44.835Z"},
-			{"username", "[email protected]"},
+			{"username", "admin@example.com"},
 			{"enterprise_id", 6557},
 			{"role_id", "28162100560074"},
 			{"enforcement", "GENERATED_PASSWORD_COMPLEXITY"},
@@ -255,7 +255,7 @@ func SeedEvents() []Map {
 			{"timestamp", "2025-01-16T01:31:11.123Z"},
 			{"origin", "admin_permission_added"},
 			{"name", "XXX123"},
-			{"recipient", "[email protected],+19165551212"},
+			{"recipient", "admin@example.com,+19165551212"},
 			{"username_new", true},
 			{"client_version_new", true},
 		},
@@ -267,11 +267,11 @@ func SeedEvents() []Map {
 // order.
 func SeedKeeperJSON() []string {
 	return []string{
-		`{"TimeGenerated":"2025-01-12T00:03:44.743Z","audit_event":"role_created","remote_address":"11.22.33.44","category":"policy","client_version":"EMConsole.17.0.0","username":"[email protected]","enterprise_id":6557,"timestamp":"2025-01-12T00:03:44.743Z","data":{"role_id":"28162100560074"}}`,
-		`{"TimeGenerated":"2025-01-13T00:03:44.743Z","audit_event":"role_enforcement_changed","remote_address":"11.22.33.55","category":"policy","client_version":"EMConsole.17.0.0","username":"[email protected]","enterprise_id":6557,"timestamp":"2025-01-13T00:03:44.743Z","data":{"role_id":"28162100560074","enforcement":"RESEND_ENTERPRISE_INVITE_IN_X_DAYS","value":"7"}}`,
-		`{"TimeGenerated":"2025-01-14T00:03:44.776Z","audit_event":"role_enforcement_changed","remote_address":"11.22.33.66","category":"policy","client_version":"EMConsole.17.0.0","username":"[email protected]","enterprise_id":6557,"timestamp":"2025-01-14T00:03:44.776Z","data":{"role_id":"28162100560074","enforcement":"SEND_BREACH_WATCH_EVENTS","value":"ON"}}`,
-		`{"TimeGenerated":"2025-01-15T00:03:44.835Z","audit_event":"role_enforcement_changed","remote_address":"11.22.33.77","category":"policy","client_version":"EMConsole.17.0.0","username":"[email protected]","enterprise_id":6557,"timestamp":"2025-01-15T00:03:44.835Z","data":{"role_id":"28162100560074","enforcement":"GENERATED_PASSWORD_COMPLEXITY","value":"[{\"domains\":[\"_default_\"],\"length\":20,\"lower-use\":false,\"lower-min\":5}]"}}`,
-		`{"TimeGenerated":"2025-01-16T01:31:11.123Z","audit_event":"audit_alert_sent","category":"usage","client_version":"Keeper Service.1.2.0","username":"ALERT","enterprise_id":6557,"timestamp":"2025-01-16T01:31:11.123Z","data":{"origin":"admin_permission_added","name":"XXX123","recipient":"[email protected],+19165551212","username_new":true,"client_version_new":true}}`,
+		`{"TimeGenerated":"2025-01-12T00:03:44.743Z","audit_event":"role_created","remote_address":"11.22.33.44","category":"policy","client_version":"EMConsole.17.0.0","username":"admin@example.com","enterprise_id":6557,"timestamp":"2025-01-12T00:03:44.743Z","data":{"role_id":"28162100560074"}}`,
+		`{"TimeGenerated":"2025-01-13T00:03:44.743Z","audit_event":"role_enforcement_changed","remote_address":"11.22.33.55","category":"policy","client_version":"EMConsole.17.0.0","username":"admin@example.com","enterprise_id":6557,"timestamp":"2025-01-13T00:03:44.743Z","data":{"role_id":"28162100560074","enforcement":"RESEND_ENTERPRISE_INVITE_IN_X_DAYS","value":"7"}}`,
+		`{"TimeGenerated":"2025-01-14T00:03:44.776Z","audit_event":"role_enforcement_changed","remote_address":"11.22.33.66","category":"policy","client_version":"EMConsole.17.0.0","username":"admin@example.com","enterprise_id":6557,"timestamp":"2025-01-14T00:03:44.776Z","data":{"role_id":"28162100560074","enforcement":"SEND_BREACH_WATCH_EVENTS","value":"ON"}}`,
+		`{"TimeGenerated":"2025-01-15T00:03:44.835Z","audit_event":"role_enforcement_changed","remote_address":"11.22.33.77","category":"policy","client_version":"EMConsole.17.0.0","username":"admin@example.com","enterprise_id":6557,"timestamp":"2025-01-15T00:03:44.835Z","data":{"role_id":"28162100560074","enforcement":"GENERATED_PASSWORD_COMPLEXITY","value":"[{\"domains\":[\"_default_\"],\"length\":20,\"lower-use\":false,\"lower-min\":5}]"}}`,
+		`{"TimeGenerated":"2025-01-16T01:31:11.123Z","audit_event":"audit_alert_sent","category":"usage","client_version":"Keeper Service.1.2.0","username":"ALERT","enterprise_id":6557,"timestamp":"2025-01-16T01:31:11.123Z","data":{"origin":"admin_permission_added","name":"XXX123","recipient":"admin@example.com,+19165551212","username_new":true,"client_version_new":true}}`,
 	}
 }
 
