@@ -145,22 +145,7 @@ func New(p Properties, opts Options) (*Instance, error) {
 		ctx:      ctx,
 		cancel:   cancel,
 	}
-	ep := cfg.Client.Endpoint
-	if cfg.AuthInferred {
-		log.Info("auth not set; chose " + string(cfg.Client.Credentials.Auth) + " from the properties and environment")
-	}
-	stream := ep.Stream
-	if len(cfg.ASIMStreams) > 0 {
-		stream = strings.Join(cfg.ASIMStreams, ",") // all three
-	}
-	attrs := []any{"endpoint", ep.Base, "dcr", ep.DCRID, "stream", stream,
-		"auth", string(cfg.Client.Credentials.Auth), "schema", cfg.Convert.Schema.String(),
-		"time_key", cfg.Convert.TimeKey, "compress", map[bool]string{true: "gzip", false: "none"}[cfg.Client.Gzip],
-		"max_request_bytes", client.MaxRequestBytes(), "timeout", cfg.Timeout.String()}
-	if id := cfg.Convert.EnterpriseID; id != 0 {
-		attrs = append(attrs, "enterprise_id", id)
-	}
-	log.Info("started", attrs...)
+	in.logStart()
 	if opts.Summary == 0 {
 		opts.Summary = summaryEvery
 	}
@@ -169,6 +154,27 @@ func New(p Properties, opts Options) (*Instance, error) {
 		go in.logSummaries(opts.Summary)
 	}
 	return in, nil
+}
+
+// logStart logs what the instance was configured with, secrets aside.
+func (in *Instance) logStart() {
+	cfg := in.cfg
+	ep := cfg.Client.Endpoint
+	if cfg.AuthInferred {
+		in.log.Info("auth not set; chose " + string(cfg.Client.Credentials.Auth) + " from the properties and environment")
+	}
+	stream := ep.Stream
+	if len(cfg.ASIMStreams) > 0 {
+		stream = strings.Join(cfg.ASIMStreams, ",") // all three
+	}
+	attrs := []any{"endpoint", ep.Base, "dcr", ep.DCRID, "stream", stream,
+		"auth", string(cfg.Client.Credentials.Auth), "schema", cfg.Convert.Schema.String(),
+		"time_key", cfg.Convert.TimeKey, "compress", map[bool]string{true: "gzip", false: "none"}[cfg.Client.Gzip],
+		"max_request_bytes", in.client.MaxRequestBytes(), "timeout", cfg.Timeout.String()}
+	if id := cfg.Convert.EnterpriseID; id != 0 {
+		attrs = append(attrs, "enterprise_id", id)
+	}
+	in.log.Info("started", attrs...)
 }
 
 // Config is the instance's checked configuration.
