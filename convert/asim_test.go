@@ -10,6 +10,7 @@ import (
 
 	"github.com/keeper-azmon/keeper-azmon/convert"
 	"github.com/keeper-azmon/keeper-azmon/convert/chunktest"
+	"github.com/keeper-azmon/keeper-azmon/internal/docblock"
 )
 
 // TestASIMCatalogue: every class is one the ASIM schemas allow, each event
@@ -227,12 +228,6 @@ func TestCatalogueIsCommandersList(t *testing.T) {
 // TestASIMCatalogueDoc: the catalogue table of docs/keeper-events.md is the
 // one in code (UPDATE_DOCS=1 rewrites the block).
 func TestASIMCatalogueDoc(t *testing.T) {
-	const path = "../docs/keeper-events.md"
-	const begin, end = "<!-- asim-catalogue:begin -->\n", "<!-- asim-catalogue:end -->"
-	doc, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var b strings.Builder
 	b.WriteString("| Keeper event | Keeper's name for it | schema | EventType | EventResult | EventSeverity | LogonMethod / UpdatedPropertyName / ObjectType |\n|---|---|---|---|---|---|---|\n")
 	for _, c := range convert.ASIMCatalogue() {
@@ -242,20 +237,5 @@ func TestASIMCatalogueDoc(t *testing.T) {
 		}
 		b.WriteString("| `" + c.Event + "` | " + name + " | " + c.Schema.String() + " | " + c.EventType + " | " + c.Result + " | " + c.Severity + " | " + c.LogonMethod + c.UpdatedProperty + c.ObjectType + " |\n")
 	}
-	table := b.String()
-	s := string(doc)
-	i, j := strings.Index(s, begin), strings.Index(s, end)
-	if i < 0 || j < i {
-		t.Fatalf("%s has no %q ... %q block", path, strings.TrimSpace(begin), end)
-	}
-	if s[i+len(begin):j] == table {
-		return
-	}
-	if os.Getenv("UPDATE_DOCS") != "" {
-		if err := os.WriteFile(path, []byte(s[:i+len(begin)]+table+s[j:]), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	t.Errorf("%s's catalogue table differs from convert.ASIMCatalogue(): run UPDATE_DOCS=1 go test ./convert -run TestASIMCatalogueDoc", path)
+	docblock.Check(t, "../docs/keeper-events.md", "asim-catalogue", b.String(), "UPDATE_DOCS", "go test ./convert -run TestASIMCatalogueDoc")
 }

@@ -3,13 +3,13 @@ package plugin
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/keeper-azmon/keeper-azmon/azmon"
+	"github.com/keeper-azmon/keeper-azmon/internal/docblock"
 )
 
 // askedProperties records the properties the parser asks for.
@@ -110,28 +110,8 @@ func propertiesMarkdown() string {
 // PropertyTable (regenerate it with UPDATE_README=1 go test ./plugin -run
 // TestPropertiesInREADME).
 func TestPropertiesInREADME(t *testing.T) {
-	const begin, end = "<!-- properties:begin -->\n", "<!-- properties:end -->"
-	path := filepath.Join("..", "README.md")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme := string(b)
-	i, j := strings.Index(readme, begin), strings.Index(readme, end)
-	if i < 0 || j < i {
-		t.Fatalf("README.md has no %q ... %q block", begin, end)
-	}
-	want := propertiesMarkdown()
-	if readme[i+len(begin):j] == want {
-		return
-	}
-	if os.Getenv("UPDATE_README") != "" {
-		if err := os.WriteFile(path, []byte(readme[:i+len(begin)]+want+readme[j:]), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	t.Errorf("README.md's table of properties differs from PropertyTable(): run UPDATE_README=1 go test ./plugin -run TestPropertiesInREADME")
+	docblock.Check(t, filepath.Join("..", "README.md"), "properties", propertiesMarkdown(),
+		"UPDATE_README", "go test ./plugin -run TestPropertiesInREADME")
 }
 
 // TestEveryPropertyDocumented: each property says what it means, and one
