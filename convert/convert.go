@@ -115,8 +115,6 @@ func New(opts Options) *Converter {
 	return c
 }
 
-// Options returns the options in effect, defaults applied.
-func (c *Converter) Options() Options { return c.opts }
 
 // Records is a reusable list of JSON objects in one buffer.
 type Records struct {
