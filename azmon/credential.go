@@ -154,55 +154,13 @@ func newCredential(c Credentials, transport policy.Transporter) (azcore.TokenCre
 		// retry inside azidentity is enough.
 		Retry: policy.RetryOptions{MaxRetries: 1},
 	}
-	noDiscovery := c.AuthorityHost != ""
 	switch c.Auth {
 	case AuthClientSecret:
-		secret := string(c.ClientSecret)
-		if c.ClientSecretFile != "" {
-			b, err := os.ReadFile(c.ClientSecretFile)
-			if err != nil {
-				return nil, &FieldError{"Credentials.ClientSecretFile", err}
-			}
-			if secret = strings.TrimSpace(string(b)); secret == "" {
-				return nil, fieldError("Credentials.ClientSecretFile", "%s is empty", c.ClientSecretFile)
-			}
-		}
-		cred, err := azidentity.NewClientSecretCredential(c.TenantID, c.ClientID, secret,
-			&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: noDiscovery})
-		if err != nil {
-			return nil, fmt.Errorf("client secret credential for tenant %s: %w", c.TenantID, err)
-		}
-		return cred, nil
+		return clientSecretCredential(c, opts)
 	case AuthClientCertificate:
-		data, err := os.ReadFile(c.CertificatePath)
-		if err != nil {
-			return nil, &FieldError{"Credentials.CertificatePath", err}
-		}
-		certs, key, err := azidentity.ParseCertificates(data, []byte(c.CertificatePassword))
-		if err != nil {
-			return nil, &FieldError{"Credentials.CertificatePath", fmt.Errorf("%s: %w", c.CertificatePath, err)}
-		}
-		cred, err := azidentity.NewClientCertificateCredential(c.TenantID, c.ClientID, certs, key,
-			&azidentity.ClientCertificateCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: noDiscovery, SendCertificateChain: c.SendCertificateChain})
-		if err != nil {
-			return nil, fmt.Errorf("certificate credential for tenant %s: %w", c.TenantID, err)
-		}
-		return cred, nil
+		return clientCertificateCredential(c, opts)
 	case AuthWorkloadIdentity:
-		file := c.FederatedTokenFile
-		assertion := func(context.Context) (string, error) {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				return "", fmt.Errorf("federated token file: %w", err)
-			}
-			return strings.TrimSpace(string(b)), nil
-		}
-		cred, err := azidentity.NewClientAssertionCredential(c.TenantID, c.ClientID, assertion,
-			&azidentity.ClientAssertionCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: noDiscovery})
-		if err != nil {
-			return nil, fmt.Errorf("workload identity credential for tenant %s: %w", c.TenantID, err)
-		}
-		return cred, nil
+		return workloadIdentityCredential(c, opts)
 	case AuthManagedIdentity:
 		mo := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: opts}
 		switch {
@@ -217,11 +175,70 @@ func newCredential(c Credentials, transport policy.Transporter) (azcore.TokenCre
 		}
 		return cred, nil
 	case AuthDefault:
-		cred, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: opts, TenantID: c.TenantID, DisableInstanceDiscovery: noDiscovery})
+		cred, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: opts, TenantID: c.TenantID, DisableInstanceDiscovery: c.AuthorityHost != ""})
 		if err != nil {
 			return nil, fmt.Errorf("default credential chain: %w", err)
 		}
 		return cred, nil
 	}
 	return nil, fmt.Errorf("auth mode %q unknown", c.Auth)
+}
+
+// clientSecretCredential reads the secret (from its file, when one is
+// named) and builds the credential of an app registration.
+func clientSecretCredential(c Credentials, opts azcore.ClientOptions) (azcore.TokenCredential, error) {
+	secret := string(c.ClientSecret)
+	if c.ClientSecretFile != "" {
+		b, err := os.ReadFile(c.ClientSecretFile)
+		if err != nil {
+			return nil, &FieldError{"Credentials.ClientSecretFile", err}
+		}
+		if secret = strings.TrimSpace(string(b)); secret == "" {
+			return nil, fieldError("Credentials.ClientSecretFile", "%s is empty", c.ClientSecretFile)
+		}
+	}
+	cred, err := azidentity.NewClientSecretCredential(c.TenantID, c.ClientID, secret,
+		&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: c.AuthorityHost != ""})
+	if err != nil {
+		return nil, fmt.Errorf("client secret credential for tenant %s: %w", c.TenantID, err)
+	}
+	return cred, nil
+}
+
+// clientCertificateCredential reads the certificate and its key (PEM or
+// PFX) and builds the credential of an app registration.
+func clientCertificateCredential(c Credentials, opts azcore.ClientOptions) (azcore.TokenCredential, error) {
+	data, err := os.ReadFile(c.CertificatePath)
+	if err != nil {
+		return nil, &FieldError{"Credentials.CertificatePath", err}
+	}
+	certs, key, err := azidentity.ParseCertificates(data, []byte(c.CertificatePassword))
+	if err != nil {
+		return nil, &FieldError{"Credentials.CertificatePath", fmt.Errorf("%s: %w", c.CertificatePath, err)}
+	}
+	cred, err := azidentity.NewClientCertificateCredential(c.TenantID, c.ClientID, certs, key,
+		&azidentity.ClientCertificateCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: c.AuthorityHost != "", SendCertificateChain: c.SendCertificateChain})
+	if err != nil {
+		return nil, fmt.Errorf("certificate credential for tenant %s: %w", c.TenantID, err)
+	}
+	return cred, nil
+}
+
+// workloadIdentityCredential builds a credential whose assertion is the
+// federated token file, read again for every token (the kubelet rotates it).
+func workloadIdentityCredential(c Credentials, opts azcore.ClientOptions) (azcore.TokenCredential, error) {
+	file := c.FederatedTokenFile
+	assertion := func(context.Context) (string, error) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("federated token file: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	cred, err := azidentity.NewClientAssertionCredential(c.TenantID, c.ClientID, assertion,
+		&azidentity.ClientAssertionCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: c.AuthorityHost != ""})
+	if err != nil {
+		return nil, fmt.Errorf("workload identity credential for tenant %s: %w", c.TenantID, err)
+	}
+	return cred, nil
 }
