@@ -349,64 +349,18 @@ func (c *Converter) keeper(e *encoder, body []byte, t instant) ([]byte, error) {
 	if err != nil {
 		return rest, err
 	}
-	t = ev.time
-
 	e.buf = append(e.buf, `{"`+timeGenerated+`":"`...)
 	tpos := len(e.buf)
-	e.buf = appendMillis(e.buf, t)
+	e.buf = appendMillis(e.buf, ev.time)
 	e.buf = append(e.buf, '"')
-
 	for col, idx := range ev.cols {
 		if idx < 0 && col != colTimestamp && (col != colEnterpriseID || c.opts.EnterpriseID == 0) {
 			continue
 		}
-		mark := len(e.buf)
-		e.buf = append(e.buf, columnKey(col)...)
-		fits := false
-		if idx >= 0 {
-			f := &e.fields[idx]
-			switch col {
-			case colEnterpriseID:
-				fits = e.intColumn(f.val())
-			case colTimestamp:
-				ts, ok := t, ev.keyTime && idx == ev.timeKey
-				if idx != ev.timeKey {
-					ts, ok = valueTime(f.val())
-				}
-				if fits = ok; ok {
-					e.buf = append(e.buf, '"')
-					if ts == t { // the usual case: copy TimeGenerated's text
-						e.buf = append(e.buf, e.buf[tpos:tpos+millisLen]...)
-					} else {
-						e.buf = appendMillis(e.buf, ts)
-					}
-					e.buf = append(e.buf, '"')
-				}
-			default:
-				fits, err = e.stringColumn(f.val())
-				if err != nil {
-					return rest, err
-				}
-			}
-			if !fits {
-				f.role = toData
-			}
-		}
-		if !fits {
-			switch {
-			case col == colTimestamp:
-				// No usable timestamp: the event's time, as in TimeGenerated.
-				e.buf = append(e.buf, '"')
-				e.buf = append(e.buf, e.buf[tpos:tpos+millisLen]...)
-				e.buf = append(e.buf, '"')
-			case col == colEnterpriseID && c.opts.EnterpriseID != 0:
-				e.buf = strconv.AppendInt(e.buf, c.opts.EnterpriseID, 10)
-			default:
-				e.buf = e.buf[:mark]
-			}
+		if err := c.keeperColumn(e, &ev, col, tpos); err != nil {
+			return rest, err
 		}
 	}
-
 	e.buf = append(e.buf, `,"data":{`...)
 	set := e.set(2)
 	first := true
@@ -415,6 +369,61 @@ func (c *Converter) keeper(e *encoder, body []byte, t instant) ([]byte, error) {
 	}
 	e.buf = append(e.buf, "}}"...)
 	return rest, nil
+}
+
+// keeperColumn writes the Keeper column col of ev. A value that does not
+// fit the column goes to data; a missing or unfit timestamp is the event's
+// time (TimeGenerated's text at tpos), a missing enterprise_id the
+// configured one.
+func (c *Converter) keeperColumn(e *encoder, ev *event, col, tpos int) error {
+	idx := ev.cols[col]
+	mark := len(e.buf)
+	e.buf = append(e.buf, columnKey(col)...)
+	fits := false
+	if idx >= 0 {
+		f := &e.fields[idx]
+		switch col {
+		case colEnterpriseID:
+			fits = e.intColumn(f.val())
+		case colTimestamp:
+			ts, ok := ev.time, ev.keyTime && idx == ev.timeKey
+			if idx != ev.timeKey {
+				ts, ok = valueTime(f.val())
+			}
+			if fits = ok; ok {
+				e.buf = append(e.buf, '"')
+				if ts == ev.time { // the usual case: copy TimeGenerated's text
+					e.buf = append(e.buf, e.buf[tpos:tpos+millisLen]...)
+				} else {
+					e.buf = appendMillis(e.buf, ts)
+				}
+				e.buf = append(e.buf, '"')
+			}
+		default:
+			var err error
+			if fits, err = e.stringColumn(f.val()); err != nil {
+				return err
+			}
+		}
+		if !fits {
+			f.role = toData
+		}
+	}
+	if fits {
+		return nil
+	}
+	switch {
+	case col == colTimestamp:
+		// No usable timestamp: the event's time, as in TimeGenerated.
+		e.buf = append(e.buf, '"')
+		e.buf = append(e.buf, e.buf[tpos:tpos+millisLen]...)
+		e.buf = append(e.buf, '"')
+	case col == colEnterpriseID && c.opts.EnterpriseID != 0:
+		e.buf = strconv.AppendInt(e.buf, c.opts.EnterpriseID, 10)
+	default:
+		e.buf = e.buf[:mark]
+	}
+	return nil
 }
 
 // dataMembers writes, as members of the object being written at level 2,
