@@ -115,7 +115,6 @@ func New(opts Options) *Converter {
 	return c
 }
 
-
 // Records is a reusable list of JSON objects in one buffer.
 type Records struct {
 	buf     []byte
