@@ -102,52 +102,66 @@ func filledElsewhere(name string) string {
 // recommended field left empty, a column the field list does not name) are
 // not findings.
 func Check(schema, table string, row map[string]any) []Finding {
-	var out []Finding
-	add := func(col, format string, a ...any) {
-		out = append(out, Finding{Column: col, Problem: fmt.Sprintf(format, a...)})
+	c := checker{schema: schema, table: table, row: row, tableType: map[string]string{}, fields: map[string]Field{}}
+	for _, col := range azmontest.ASIMTableColumns(table) {
+		c.tableType[col.Name] = col.Type
 	}
-	tableType := map[string]string{}
-	for _, c := range azmontest.ASIMTableColumns(table) {
-		tableType[c.Name] = c.Type
-	}
-	if len(tableType) == 0 {
+	if len(c.tableType) == 0 {
 		return []Finding{{Column: "", Problem: "no such ASim table " + table}}
 	}
-	fields := map[string]Field{}
 	for _, f := range Fields(schema) {
-		fields[f.Name] = f
+		c.fields[f.Name] = f
 	}
-	if len(fields) == 0 {
+	if len(c.fields) == 0 {
 		return []Finding{{Column: "", Problem: "no such ASIM schema " + schema}}
 	}
-	cols := make([]string, 0, len(row))
-	for k := range row {
+	c.columns()
+	c.aliases()
+	c.mandatory()
+	return c.out
+}
+
+// checker is one row being checked, and what was found.
+type checker struct {
+	schema, table string
+	row           map[string]any
+	tableType     map[string]string // the table's columns and their types
+	fields        map[string]Field  // the schema's fields by name
+	out           []Finding
+}
+
+func (c *checker) add(col, format string, a ...any) {
+	c.out = append(c.out, Finding{Column: col, Problem: fmt.Sprintf(format, a...)})
+}
+
+// columns checks every column: one the table has, of the table's type; a
+// value of that type, of the field list's type, and of its logical type.
+func (c *checker) columns() {
+	cols := make([]string, 0, len(c.row))
+	for k := range c.row {
 		cols = append(cols, k)
 	}
 	slices.Sort(cols)
-
-	// Every column: one the table has, of the table's type; a value of that
-	// type, of the field list's type, and of its logical type.
 	for _, col := range cols {
-		v := row[col]
-		tt, ok := tableType[col]
+		v := c.row[col]
+		tt, ok := c.tableType[col]
 		if !ok {
-			add(col, "%s has no such column: the DCR drops it", table)
+			c.add(col, "%s has no such column: the DCR drops it", c.table)
 			continue
 		}
 		if !fitsType(v, tt) {
-			add(col, "value %v (%T) does not fit the table's type %s", v, v, tt)
+			c.add(col, "value %v (%T) does not fit the table's type %s", v, v, tt)
 		}
-		f, ok := fields[col]
+		f, ok := c.fields[col]
 		if !ok {
 			continue // ASimSchemaTester: "(2) Info: extra unnormalized column"
 		}
 		if ft, ok := kustoType(f.Type); ok && ft != tt {
-			add(col, "the field list's type %s and the table's %s differ", f.Type, tt)
+			c.add(col, "the field list's type %s and the table's %s differ", f.Type, tt)
 		}
 		s, isString := v.(string)
 		if isString && s == "" && f.Class == "Mandatory" {
-			add(col, "empty value in a mandatory field")
+			c.add(col, "empty value in a mandatory field")
 		}
 		if !isString || s == "" {
 			continue
@@ -155,57 +169,67 @@ func Check(schema, table string, row map[string]any) []Finding {
 		if f.LogicalType == "Enumerated" && len(f.Values) > 0 && !slices.Contains(f.Values, s) {
 			fd := Finding{Column: col, Problem: fmt.Sprintf("%q is not one of %s", s, strings.Join(f.Values, "|"))}
 			fd.Designator = col == "EventVendor" || col == "EventProduct"
-			out = append(out, fd)
+			c.out = append(c.out, fd)
 		}
 		if p := logical(f.LogicalType, s); p != "" {
-			add(col, "%s", p)
+			c.add(col, "%s", p)
 		}
 	}
+}
 
-	// Aliases with a logical type check the value of the field they alias
-	// (IpAddr for SrcIpAddr, Hostname for DvcHostname).
-	for _, f := range Fields(schema) {
+// aliases: an alias with a logical type checks the value of the field it
+// aliases (IpAddr for SrcIpAddr, Hostname for DvcHostname).
+func (c *checker) aliases() {
+	for _, f := range Fields(c.schema) {
 		if f.Class != "Alias" || f.LogicalType == "" {
 			continue
 		}
-		if s, ok := row[f.Aliased].(string); ok && s != "" {
+		if s, ok := c.row[f.Aliased].(string); ok && s != "" {
 			if p := logical(f.LogicalType, s); p != "" {
-				add(f.Aliased, "as %s: %s", f.Name, p)
+				c.add(f.Aliased, "as %s: %s", f.Name, p)
 			}
 		}
 	}
+}
 
-	// Mandatory fields, and conditional fields whose field is there.
-	for _, f := range Fields(schema) {
-		if _, there := row[f.Name]; there {
+// mandatory checks the mandatory fields, and the conditional fields whose
+// field is there.
+func (c *checker) mandatory() {
+	for _, f := range Fields(c.schema) {
+		if _, there := c.row[f.Name]; there {
 			continue
 		}
 		switch {
 		case f.Class == "Mandatory" && f.Name == "Dvc":
-			var dvc string
-			for _, src := range dvcSources() {
-				if s, _ := row[src].(string); s != "" {
-					dvc = s
-					break
-				}
-			}
-			switch {
-			case dvc == "":
-				add("Dvc", "mandatory, and none of %s, which it is filled from, is set", strings.Join(dvcSources(), ", "))
-			case dvc != row["EventProduct"]:
-				add("Dvc", "%q: for a cloud source Microsoft says to use the EventProduct value", dvc)
-			}
+			c.dvc()
 		case f.Class == "Mandatory":
-			if _, ok := tableType[f.Name]; ok || filledElsewhere(f.Name) == "" {
-				add(f.Name, "missing mandatory field")
+			if _, ok := c.tableType[f.Name]; ok || filledElsewhere(f.Name) == "" {
+				c.add(f.Name, "missing mandatory field")
 			}
 		case f.Class == "Conditional" && f.Aliased != "":
-			if _, dep := row[f.Aliased]; dep {
-				add(f.Name, "missing: it is mandatory when %s is set", f.Aliased)
+			if _, dep := c.row[f.Aliased]; dep {
+				c.add(f.Name, "missing: it is mandatory when %s is set", f.Aliased)
 			}
 		}
 	}
-	return out
+}
+
+// dvc checks Dvc, which no table has: one of the columns it is filled
+// from must be set, to EventProduct's value for a cloud source.
+func (c *checker) dvc() {
+	var dvc string
+	for _, src := range dvcSources() {
+		if s, _ := c.row[src].(string); s != "" {
+			dvc = s
+			break
+		}
+	}
+	switch {
+	case dvc == "":
+		c.add("Dvc", "mandatory, and none of %s, which it is filled from, is set", strings.Join(dvcSources(), ", "))
+	case dvc != c.row["EventProduct"]:
+		c.add("Dvc", "%q: for a cloud source Microsoft says to use the EventProduct value", dvc)
+	}
 }
 
 // FilledElsewhere lists the mandatory fields of schema that the table has no
