@@ -311,28 +311,28 @@ func TestCommanderMultilineInFluentBit(t *testing.T) {
 						t.Fatal("no pipeline in the YAML recipe")
 					}
 					conf = head + fmt.Sprintf(`
-	pipeline:
-	  inputs:
-	    - name: tail
-	      tag: keeper.commander
-	      path: %s
-	      read_from_head: on
-	      multiline.parser: commander-syslog
-	  filters:
-	    - name: parser
-	      match: keeper.commander
-	      key_name: log
-	      parser: keeper-syslog
-	  outputs:
-	    - name: keeper_azmon
-	      match: 'keeper.*'
-	      schema: keeper
-	      tenant_id: ${KEEPER_AZMON_TENANT_ID}
-	      client_id: ${KEEPER_AZMON_CLIENT_ID}
-	      client_secret: ${KEEPER_AZMON_CLIENT_SECRET}
-	      endpoint_url: ${KEEPER_AZMON_ENDPOINT_URL}
-	      enterprise_id: ${KEEPER_AZMON_ENTERPRISE_ID}
-	`, logFile)
+pipeline:
+  inputs:
+    - name: tail
+      tag: keeper.commander
+      path: %s
+      read_from_head: on
+      multiline.parser: commander-syslog
+  filters:
+    - name: parser
+      match: keeper.commander
+      key_name: log
+      parser: keeper-syslog
+  outputs:
+    - name: keeper_azmon
+      match: 'keeper.*'
+      schema: keeper
+      tenant_id: ${KEEPER_AZMON_TENANT_ID}
+      client_id: ${KEEPER_AZMON_CLIENT_ID}
+      client_secret: ${KEEPER_AZMON_CLIENT_SECRET}
+      endpoint_url: ${KEEPER_AZMON_ENDPOINT_URL}
+      enterprise_id: ${KEEPER_AZMON_ENTERPRISE_ID}
+`, logFile)
 				} else {
 					head, _, ok := strings.Cut(string(text), "\n[INPUT]")
 					if !ok {
@@ -346,29 +346,29 @@ func TestCommanderMultilineInFluentBit(t *testing.T) {
 						t.Fatal(err)
 					}
 					conf = head + fmt.Sprintf(`
-	[INPUT]
-	    Name             tail
-	    Tag              keeper.commander
-	    Path             %s
-	    Read_From_Head   on
-	    multiline.parser commander-syslog
+[INPUT]
+    Name             tail
+    Tag              keeper.commander
+    Path             %s
+    Read_From_Head   on
+    multiline.parser commander-syslog
 
-	[FILTER]
-	    Name             parser
-	    Match            keeper.commander
-	    Key_Name         log
-	    Parser           keeper-syslog
+[FILTER]
+    Name             parser
+    Match            keeper.commander
+    Key_Name         log
+    Parser           keeper-syslog
 
-	[OUTPUT]
-	    Name                      keeper_azmon
-	    Match                     keeper.*
-	    schema                    keeper
-	    tenant_id                 ${KEEPER_AZMON_TENANT_ID}
-	    client_id                 ${KEEPER_AZMON_CLIENT_ID}
-	    client_secret             ${KEEPER_AZMON_CLIENT_SECRET}
-	    endpoint_url              ${KEEPER_AZMON_ENDPOINT_URL}
-	    enterprise_id             ${KEEPER_AZMON_ENTERPRISE_ID}
-	`, logFile)
+[OUTPUT]
+    Name                      keeper_azmon
+    Match                     keeper.*
+    schema                    keeper
+    tenant_id                 ${KEEPER_AZMON_TENANT_ID}
+    client_id                 ${KEEPER_AZMON_CLIENT_ID}
+    client_secret             ${KEEPER_AZMON_CLIENT_SECRET}
+    endpoint_url              ${KEEPER_AZMON_ENDPOINT_URL}
+    enterprise_id             ${KEEPER_AZMON_ENTERPRISE_ID}
+`, logFile)
 				}
 				// No filesystem buffering: this reads a file, and it runs on
 				// a Fluent Bit built without the storage backlog too.
