@@ -69,14 +69,35 @@ func (r *fluentBitRun) waitLog(t *testing.T, lines ...string) {
 	t.Fatalf("fluent-bit did not log %q:\n%s", lines, r.logs.String())
 }
 
-// engineStarted is the engine's last start-up line: the inputs are set up
-// (a UDP input's receive buffer is set after its binding line).
-const engineStarted = "[engine] Shutdown Grace Period"
+// waitStarted waits until Fluent Bit has set up its inputs (a UDP input's
+// receive buffer is set after its binding line).
+func (r *fluentBitRun) waitStarted(t *testing.T) {
+	t.Helper()
+	// The stream processor's start, and the engine's grace period, which
+	// 3.2 does not print.
+	engineStarted := []string{"[sp] stream processor started", "[engine] Shutdown Grace Period"}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-r.done:
+			t.Fatalf("fluent-bit exited:\n%s", r.logs.String())
+		default:
+		}
+		for _, l := range engineStarted {
+			if strings.Contains(r.logs.String(), l) {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("fluent-bit did not log any of %q:\n%s", engineStarted, r.logs.String())
+}
 
 // waitUDP waits until Fluent Bit has bound its UDP syslog port and started.
 func (r *fluentBitRun) waitUDP(t *testing.T, port int) {
 	t.Helper()
-	r.waitLog(t, fmt.Sprintf("UDP server binding 127.0.0.1:%d", port), engineStarted)
+	r.waitLog(t, fmt.Sprintf("UDP server binding 127.0.0.1:%d", port))
+	r.waitStarted(t)
 }
 
 // sendDatagrams sends each datagram as Commander's syslogu:// does: one
@@ -390,7 +411,7 @@ pipeline:
 					output: []prop{{"authority_host", s.AuthorityHost()}, {"ca_file", s.CAFile}},
 				}
 				run := startRecipe(t, fb, s, streamKeeper, path, ed, "KEEPER_AZMON_ENTERPRISE_ID="+strconv.Itoa(sourcetest.EnterpriseID))
-				run.waitLog(t, engineStarted)
+				run.waitStarted(t)
 				sameRows(t, waitRows(t, s, streamKeeper, len(want), run), want)
 			})
 		}
