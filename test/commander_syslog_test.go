@@ -7,7 +7,7 @@ package test
 // address and no message; over TCP (one connection a batch of up to
 // 1,000, newline-framed) and over UDP (one event a datagram, 1,000 at a
 // time as fast as Commander sends them). Like fluentbit_test.go, these
-// run when FLUENT_BIT names a Fluent Bit (or one is on PATH).
+// run when FLUENT_BIT names a Fluent Bit or several (or one is on PATH).
 
 import (
 	"bufio"

@@ -2,8 +2,9 @@ package test
 
 // Tests through a real Fluent Bit: the recipes of examples/sources, run as a
 // user runs them, fed the senders' exact bytes over the network. They run
-// when `fluent-bit` is on PATH or FLUENT_BIT names the binary, and are
-// skipped otherwise (make test says so).
+// when `fluent-bit` is on PATH or FLUENT_BIT names the binary (or several,
+// space-separated: then each test runs against each, a subtest a version),
+// and are skipped otherwise (make test says so).
 
 import (
 	"bytes"
