@@ -57,7 +57,7 @@ kql-deps:
 # (flushes run on several Fluent Bit workers at once).
 test: $(PLUGIN) $(HOST) vet kql-deps
 	@if [ -n "$$FLUENT_BIT" ] || command -v fluent-bit >/dev/null 2>&1; then \
-		echo "Fluent Bit: $${FLUENT_BIT:-$$(command -v fluent-bit)} (the recipes of examples/sources run through it)"; \
+		echo "Fluent Bit: $${FLUENT_BIT:-$$(command -v fluent-bit)} (the recipes and examples run through each; FLUENT_BIT takes several paths, space-separated)"; \
 	else \
 		echo "Fluent Bit: none on PATH or in FLUENT_BIT; the tests through a real Fluent Bit are skipped"; \
 	fi

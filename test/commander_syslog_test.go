@@ -7,14 +7,13 @@ package test
 // address and no message; over TCP (one connection a batch of up to
 // 1,000, newline-framed) and over UDP (one event a datagram, 1,000 at a
 // time as fast as Commander sends them). Like fluentbit_test.go, these
-// run when FLUENT_BIT names a Fluent Bit (or one is on PATH).
+// run when FLUENT_BIT names a Fluent Bit or several (or one is on PATH).
 
 import (
 	"bufio"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -28,32 +27,11 @@ import (
 	"github.com/keeper-azmon/keeper-azmon/internal/sourcetest"
 )
 
-// fluentBitPlugins returns the names of the plugins (inputs, filters,
-// outputs) the Fluent Bit binary has, from its -h listing.
-func fluentBitPlugins(t *testing.T, bin string) map[string]bool {
-	t.Helper()
-	out, err := exec.Command(bin, "-h").CombinedOutput()
-	if err != nil && len(out) == 0 {
-		t.Fatalf("%s -h: %v", bin, err)
-	}
-	have := map[string]bool{}
-	// Plugin lines are indented: "  name   description".
-	for _, line := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(line, "  ") && !strings.HasPrefix(line, "   ") {
-			if f := strings.Fields(line); len(f) > 1 && !strings.HasPrefix(f[0], "-") {
-				have[f[0]] = true
-			}
-		}
-	}
-	return have
-}
-
 // requirePlugins skips the test when the Fluent Bit at hand was built
 // without an input or filter the recipe at path uses (a minimal build
 // may lack the multiline filter, which every release package has).
-func requirePlugins(t *testing.T, path string) {
+func requirePlugins(t *testing.T, fb flbBinary, path string) {
 	t.Helper()
-	have := fluentBitPlugins(t, fluentBit(t))
 	cfg, err := fbconfig.Load(path, func(string) string { return "x" })
 	if err != nil {
 		t.Fatal(err)
@@ -62,9 +40,9 @@ func requirePlugins(t *testing.T, path string) {
 		if s.Kind != "input" && s.Kind != "filter" {
 			continue
 		}
-		if name := strings.ToLower(s.Get("name")); !have[name] {
-			t.Skipf("this Fluent Bit has no %s plugin %q, which %s needs (release builds have it; FLB_%s_%s=On)",
-				s.Kind, name, filepath.Base(path), strings.ToUpper(s.Kind), strings.ToUpper(name))
+		if name := strings.ToLower(s.Get("name")); !fb.plugins[name] {
+			t.Skipf("this Fluent Bit (%s) has no %s plugin %q, which %s needs (release builds have it; FLB_%s_%s=On)",
+				fb.version, s.Kind, name, filepath.Base(path), strings.ToUpper(s.Kind), strings.ToUpper(name))
 		}
 	}
 }
@@ -91,14 +69,35 @@ func (r *fluentBitRun) waitLog(t *testing.T, lines ...string) {
 	t.Fatalf("fluent-bit did not log %q:\n%s", lines, r.logs.String())
 }
 
-// engineStarted is the engine's last start-up line: the inputs are set up
-// (a UDP input's receive buffer is set after its binding line).
-const engineStarted = "[engine] Shutdown Grace Period"
+// waitStarted waits until Fluent Bit has set up its inputs (a UDP input's
+// receive buffer is set after its binding line).
+func (r *fluentBitRun) waitStarted(t *testing.T) {
+	t.Helper()
+	// The stream processor's start, and the engine's grace period, which
+	// 3.2 does not print.
+	engineStarted := []string{"[sp] stream processor started", "[engine] Shutdown Grace Period"}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-r.done:
+			t.Fatalf("fluent-bit exited:\n%s", r.logs.String())
+		default:
+		}
+		for _, l := range engineStarted {
+			if strings.Contains(r.logs.String(), l) {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("fluent-bit did not log any of %q:\n%s", engineStarted, r.logs.String())
+}
 
 // waitUDP waits until Fluent Bit has bound its UDP syslog port and started.
 func (r *fluentBitRun) waitUDP(t *testing.T, port int) {
 	t.Helper()
-	r.waitLog(t, fmt.Sprintf("UDP server binding 127.0.0.1:%d", port), engineStarted)
+	r.waitLog(t, fmt.Sprintf("UDP server binding 127.0.0.1:%d", port))
+	r.waitStarted(t)
 }
 
 // sendDatagrams sends each datagram as Commander's syslogu:// does: one
@@ -191,7 +190,7 @@ func sameJSON(t *testing.T, a, b any) bool {
 }
 
 // commanderRecipe starts a Commander syslog-port recipe on a free port.
-func commanderRecipe(t *testing.T, recipe string) (*azmontest.Server, *fluentBitRun, int) {
+func commanderRecipe(t *testing.T, fb flbBinary, recipe string) (*azmontest.Server, *fluentBitRun, int) {
 	t.Helper()
 	s := azmontest.NewServer(azmontest.Options{ClientSecret: newSecret()})
 	t.Cleanup(s.Close)
@@ -204,7 +203,7 @@ func commanderRecipe(t *testing.T, recipe string) (*azmontest.Server, *fluentBit
 		},
 		output: []prop{{"authority_host", s.AuthorityHost()}, {"ca_file", s.CAFile}},
 	}
-	run := startRecipe(t, s, streamKeeper, recipe, ed, "KEEPER_AZMON_ENTERPRISE_ID="+strconv.Itoa(sourcetest.EnterpriseID))
+	run := startRecipe(t, fb, s, streamKeeper, recipe, ed, "KEEPER_AZMON_ENTERPRISE_ID="+strconv.Itoa(sourcetest.EnterpriseID))
 	return s, run, port
 }
 
@@ -238,39 +237,40 @@ func rmemMax(t *testing.T) int {
 // need the receive buffer the recipe asks for, which the kernel grants up
 // to net.core.rmem_max (the README says to raise it).
 func TestCommanderSyslogUDPInFluentBit(t *testing.T) {
-	fluentBit(t)
 	src := namedSource(t, "commander-syslog-udp")
-	for _, recipe := range []string{src.Recipe(), src.RecipeYAML()} {
-		t.Run(filepath.Base(recipe), func(t *testing.T) {
-			requirePlugins(t, recipe)
-			s, run, port := commanderRecipe(t, recipe)
-			run.waitUDP(t, port)
+	forEachFluentBit(t, func(t *testing.T, fb flbBinary) {
+		for _, recipe := range []string{src.Recipe(), src.RecipeYAML()} {
+			t.Run(filepath.Base(recipe), func(t *testing.T) {
+				requirePlugins(t, fb, recipe)
+				s, run, port := commanderRecipe(t, fb, recipe)
+				run.waitUDP(t, port)
 
-			wire, err := src.WireBytes()
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := src.Want()
-			if err != nil {
-				t.Fatal(err)
-			}
-			sendDatagrams(t, port, sourcetest.Datagrams(wire))
-			sameRows(t, waitRows(t, s, streamKeeper, len(want), run), want)
+				wire, err := src.WireBytes()
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := src.Want()
+				if err != nil {
+					t.Fatal(err)
+				}
+				sendDatagrams(t, port, sourcetest.Datagrams(wire))
+				sameRows(t, waitRows(t, s, streamKeeper, len(want), run), want)
 
-			if m := rmemMax(t); m < 4<<20 {
-				t.Skipf("net.core.rmem_max is %d, below the 4 MiB the recipe's Receive_Buffer_Size asks for: bursts would be lost (see the README)", m)
-			}
-			s.Reset()
-			batch1, want1 := commanderBatch(t, 1000, 1_000_000)
-			batch2, want2 := commanderBatch(t, 1000, 2_000_000)
-			for id, row := range want2 {
-				want1[id] = row
-			}
-			sendDatagrams(t, port, sourcetest.Datagrams(batch1))
-			sendDatagrams(t, port, sourcetest.Datagrams(batch2))
-			eachOnce(t, waitRows(t, s, streamKeeper, len(want1), run), want1)
-		})
-	}
+				if m := rmemMax(t); m < 4<<20 {
+					t.Skipf("net.core.rmem_max is %d, below the 4 MiB the recipe's Receive_Buffer_Size asks for: bursts would be lost (see the README)", m)
+				}
+				s.Reset()
+				batch1, want1 := commanderBatch(t, 1000, 1_000_000)
+				batch2, want2 := commanderBatch(t, 1000, 2_000_000)
+				for id, row := range want2 {
+					want1[id] = row
+				}
+				sendDatagrams(t, port, sourcetest.Datagrams(batch1))
+				sendDatagrams(t, port, sourcetest.Datagrams(batch2))
+				eachOnce(t, waitRows(t, s, streamKeeper, len(want1), run), want1)
+			})
+		}
+	})
 }
 
 // TestCommanderSyslogTCPInFluentBit runs commander-syslog (both twins)
@@ -278,18 +278,19 @@ func TestCommanderSyslogUDPInFluentBit(t *testing.T) {
 // page: every event lands once, whole, the ones whose message or value
 // holds a newline too. (TestRecipesInFluentBit sends the fixture itself.)
 func TestCommanderSyslogTCPInFluentBit(t *testing.T) {
-	fluentBit(t)
 	src := namedSource(t, "commander-syslog")
-	for _, recipe := range []string{src.Recipe(), src.RecipeYAML()} {
-		t.Run(filepath.Base(recipe), func(t *testing.T) {
-			requirePlugins(t, recipe)
-			s, run, port := commanderRecipe(t, recipe)
-			run.waitPort(t, port)
-			batch, want := commanderBatch(t, 1000, 3_000_000)
-			sendSyslog(t, port, batch, false)
-			eachOnce(t, waitRows(t, s, streamKeeper, len(want), run), want)
-		})
-	}
+	forEachFluentBit(t, func(t *testing.T, fb flbBinary) {
+		for _, recipe := range []string{src.Recipe(), src.RecipeYAML()} {
+			t.Run(filepath.Base(recipe), func(t *testing.T) {
+				requirePlugins(t, fb, recipe)
+				s, run, port := commanderRecipe(t, fb, recipe)
+				run.waitPort(t, port)
+				batch, want := commanderBatch(t, 1000, 3_000_000)
+				sendSyslog(t, port, batch, false)
+				eachOnce(t, waitRows(t, s, streamKeeper, len(want), run), want)
+			})
+		}
+	})
 }
 
 // TestCommanderMultilineInFluentBit reads Commander's bytes from a file
@@ -301,7 +302,6 @@ func TestCommanderSyslogTCPInFluentBit(t *testing.T) {
 // (tail has the multiline engine built in, so this runs on a Fluent Bit
 // built without the multiline filter too.)
 func TestCommanderMultilineInFluentBit(t *testing.T) {
-	fluentBit(t)
 	src := namedSource(t, "commander-syslog")
 	wire, err := src.WireBytes()
 	if err != nil {
@@ -311,26 +311,27 @@ func TestCommanderMultilineInFluentBit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, recipe := range []string{src.Recipe(), src.RecipeYAML()} {
-		t.Run(filepath.Base(recipe), func(t *testing.T) {
-			dir := t.TempDir()
-			logFile := filepath.Join(dir, "commander.log")
-			if err := os.WriteFile(logFile, wire, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			text, err := os.ReadFile(recipe)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// The recipe up to its pipeline (service, parsers), then
-			// tail in place of the syslog input and the multiline filter.
-			var conf string
-			if strings.HasSuffix(recipe, ".yaml") {
-				head, _, ok := strings.Cut(string(text), "\npipeline:\n")
-				if !ok {
-					t.Fatal("no pipeline in the YAML recipe")
+	forEachFluentBit(t, func(t *testing.T, fb flbBinary) {
+		for _, recipe := range []string{src.Recipe(), src.RecipeYAML()} {
+			t.Run(filepath.Base(recipe), func(t *testing.T) {
+				dir := t.TempDir()
+				logFile := filepath.Join(dir, "commander.log")
+				if err := os.WriteFile(logFile, wire, 0o600); err != nil {
+					t.Fatal(err)
 				}
-				conf = head + fmt.Sprintf(`
+				text, err := os.ReadFile(recipe)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The recipe up to its pipeline (service, parsers), then
+				// tail in place of the syslog input and the multiline filter.
+				var conf string
+				if strings.HasSuffix(recipe, ".yaml") {
+					head, _, ok := strings.Cut(string(text), "\npipeline:\n")
+					if !ok {
+						t.Fatal("no pipeline in the YAML recipe")
+					}
+					conf = head + fmt.Sprintf(`
 pipeline:
   inputs:
     - name: tail
@@ -353,19 +354,19 @@ pipeline:
       endpoint_url: ${KEEPER_AZMON_ENDPOINT_URL}
       enterprise_id: ${KEEPER_AZMON_ENTERPRISE_ID}
 `, logFile)
-			} else {
-				head, _, ok := strings.Cut(string(text), "\n[INPUT]")
-				if !ok {
-					t.Fatal("no [INPUT] in the recipe")
-				}
-				b, err := os.ReadFile(filepath.Join(sourcetest.RecipeDir(), "parsers.conf"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(filepath.Join(dir, "parsers.conf"), b, 0o600); err != nil {
-					t.Fatal(err)
-				}
-				conf = head + fmt.Sprintf(`
+				} else {
+					head, _, ok := strings.Cut(string(text), "\n[INPUT]")
+					if !ok {
+						t.Fatal("no [INPUT] in the recipe")
+					}
+					b, err := os.ReadFile(filepath.Join(sourcetest.RecipeDir(), "parsers.conf"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(filepath.Join(dir, "parsers.conf"), b, 0o600); err != nil {
+						t.Fatal(err)
+					}
+					conf = head + fmt.Sprintf(`
 [INPUT]
     Name             tail
     Tag              keeper.commander
@@ -389,31 +390,32 @@ pipeline:
     endpoint_url              ${KEEPER_AZMON_ENDPOINT_URL}
     enterprise_id             ${KEEPER_AZMON_ENTERPRISE_ID}
 `, logFile)
-			}
-			// No filesystem buffering: this reads a file, and it runs on
-			// a Fluent Bit built without the storage backlog too.
-			var kept []string
-			for _, line := range strings.Split(conf, "\n") {
-				if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(line)), "storage.") {
-					kept = append(kept, line)
 				}
-			}
-			conf = strings.Join(kept, "\n")
-			path := filepath.Join(dir, "tail-"+filepath.Base(recipe))
-			if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			s := azmontest.NewServer(azmontest.Options{ClientSecret: newSecret()})
-			t.Cleanup(s.Close)
-			ed := recipeEdits{
-				set:    map[string]string{"Flush": "1"},
-				output: []prop{{"authority_host", s.AuthorityHost()}, {"ca_file", s.CAFile}},
-			}
-			run := startRecipe(t, s, streamKeeper, path, ed, "KEEPER_AZMON_ENTERPRISE_ID="+strconv.Itoa(sourcetest.EnterpriseID))
-			run.waitLog(t, engineStarted)
-			sameRows(t, waitRows(t, s, streamKeeper, len(want), run), want)
-		})
-	}
+				// No filesystem buffering: this reads a file, and it runs on
+				// a Fluent Bit built without the storage backlog too.
+				var kept []string
+				for _, line := range strings.Split(conf, "\n") {
+					if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(line)), "storage.") {
+						kept = append(kept, line)
+					}
+				}
+				conf = strings.Join(kept, "\n")
+				path := filepath.Join(dir, "tail-"+filepath.Base(recipe))
+				if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				s := azmontest.NewServer(azmontest.Options{ClientSecret: newSecret()})
+				t.Cleanup(s.Close)
+				ed := recipeEdits{
+					set:    map[string]string{"Flush": "1"},
+					output: []prop{{"authority_host", s.AuthorityHost()}, {"ca_file", s.CAFile}},
+				}
+				run := startRecipe(t, fb, s, streamKeeper, path, ed, "KEEPER_AZMON_ENTERPRISE_ID="+strconv.Itoa(sourcetest.EnterpriseID))
+				run.waitStarted(t)
+				sameRows(t, waitRows(t, s, streamKeeper, len(want), run), want)
+			})
+		}
+	})
 }
 
 // TestRecipeParsersAgree: the YAML twins carry the parsers inline; each

@@ -30,19 +30,20 @@ import (
 )
 
 func TestOperatorViewInFluentBit(t *testing.T) {
-	for _, tc := range []struct {
-		alias, name string
-		logLevel    string // the output's own log_level; the service's is info
-	}{
-		{"", "keeper_azmon.1", ""}, // the null output before it is .0
-		{"keeper_prod", "keeper_prod", "debug"},
-	} {
-		t.Run(tc.name, func(t *testing.T) { runOperatorView(t, tc.alias, tc.name, tc.logLevel) })
-	}
+	forEachFluentBit(t, func(t *testing.T, fb flbBinary) {
+		for _, tc := range []struct {
+			alias, name string
+			logLevel    string // the output's own log_level; the service's is info
+		}{
+			{"", "keeper_azmon.1", ""}, // the null output before it is .0
+			{"keeper_prod", "keeper_prod", "debug"},
+		} {
+			t.Run(tc.name, func(t *testing.T) { runOperatorView(t, fb, tc.alias, tc.name, tc.logLevel) })
+		}
+	})
 }
 
-func runOperatorView(t *testing.T, alias, name, logLevel string) {
-	bin := fluentBit(t)
+func runOperatorView(t *testing.T, fb flbBinary, alias, name, logLevel string) {
 	_, plugin := hostPaths(t)
 	s := azmontest.NewServer(azmontest.Options{})
 	t.Cleanup(s.Close)
@@ -109,7 +110,7 @@ func runOperatorView(t *testing.T, alias, name, logLevel string) {
 	})
 
 	stderr := new(testkit.SyncBuffer)
-	cmd := exec.Command(bin, "-e", plugin, "-c", conf)
+	cmd := exec.Command(fb.path, "-e", plugin, "-c", conf)
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
