@@ -112,14 +112,7 @@ func TestSourcesStockParser(t *testing.T) {
 			continue
 		}
 		t.Run(src.Name, func(t *testing.T) {
-			want, err := src.Want()
-			if err != nil {
-				t.Fatal(err)
-			}
-			wire, err := src.WireBytes()
-			if err != nil {
-				t.Fatal(err)
-			}
+			wire, want := src.Fixture(t)
 			recs, lost, err := sourcetest.StockSyslogRecords(wire)
 			if err != nil {
 				t.Fatal(err)

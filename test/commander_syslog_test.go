@@ -122,14 +122,7 @@ func sendDatagrams(t *testing.T, port int, datagrams []string) {
 func commanderBatch(t *testing.T, n, first int) (wire []byte, want map[string]map[string]any) {
 	t.Helper()
 	src := namedSource(t, "commander-syslog")
-	fixture, err := src.WireBytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := src.Want()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fixture, rows := src.Fixture(t)
 	events := sourcetest.Events(fixture)
 	if len(events) != len(rows) {
 		t.Fatalf("fixture: %d events, %d rows", len(events), len(rows))
@@ -245,14 +238,7 @@ func TestCommanderSyslogUDPInFluentBit(t *testing.T) {
 				s, run, port := commanderRecipe(t, fb, recipe)
 				run.waitUDP(t, port)
 
-				wire, err := src.WireBytes()
-				if err != nil {
-					t.Fatal(err)
-				}
-				want, err := src.Want()
-				if err != nil {
-					t.Fatal(err)
-				}
+				wire, want := src.Fixture(t)
 				sendDatagrams(t, port, sourcetest.Datagrams(wire))
 				sameRows(t, waitRows(t, s, streamKeeper, len(want), run), want)
 
@@ -303,14 +289,7 @@ func TestCommanderSyslogTCPInFluentBit(t *testing.T) {
 // built without the multiline filter too.)
 func TestCommanderMultilineInFluentBit(t *testing.T) {
 	src := namedSource(t, "commander-syslog")
-	wire, err := src.WireBytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := src.Want()
-	if err != nil {
-		t.Fatal(err)
-	}
+	wire, want := src.Fixture(t)
 	forEachFluentBit(t, func(t *testing.T, fb flbBinary) {
 		for _, recipe := range []string{src.Recipe(), src.RecipeYAML()} {
 			t.Run(filepath.Base(recipe), func(t *testing.T) {

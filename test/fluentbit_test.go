@@ -484,14 +484,7 @@ func runRecipe(t *testing.T, fb flbBinary, src sourcetest.Source, recipe string)
 			run := startRecipe(t, fb, s, streamKeeper, recipe, ed,
 				"KEEPER_AZMON_ENTERPRISE_ID="+strconv.Itoa(sourcetest.EnterpriseID), "KEEPER_HEC_TOKEN="+token)
 			run.waitPort(t, port)
-			wire, err := src.WireBytes()
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := src.Want()
-			if err != nil {
-				t.Fatal(err)
-			}
+			wire, want := src.Fixture(t)
 			switch src.Name {
 			case "keeper-syslog-push":
 				sendSyslog(t, port, wire, true)

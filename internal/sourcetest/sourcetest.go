@@ -42,6 +42,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"testing"
 
 	"github.com/keeper-azmon/keeper-azmon/convert"
 	"github.com/keeper-azmon/keeper-azmon/convert/chunktest"
@@ -133,6 +134,20 @@ func (s Source) Want() ([]map[string]any, error) {
 		return nil, fmt.Errorf("%s.want.json: %w", stem, err)
 	}
 	return rows, nil
+}
+
+// Fixture returns the sender's exact bytes and the rows they must become,
+// failing the test if either cannot be read.
+func (s Source) Fixture(t testing.TB) (wire []byte, want []map[string]any) {
+	t.Helper()
+	wire, err := s.WireBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, err = s.Want(); err != nil {
+		t.Fatal(err)
+	}
+	return wire, want
 }
 
 // Records returns the record bodies (msgpack maps) that Fluent Bit's input
