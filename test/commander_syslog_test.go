@@ -50,23 +50,15 @@ func requirePlugins(t *testing.T, fb flbBinary, path string) {
 // waitLog waits until Fluent Bit's output holds every one of lines.
 func (r *fluentBitRun) waitLog(t *testing.T, lines ...string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-r.done:
-			t.Fatalf("fluent-bit exited:\n%s", r.logs.String())
-		default:
-		}
-		logs, all := r.logs.String(), true
+	r.waitUntil(t, fmt.Sprintf("did not log %q", lines), func() bool {
+		logs := r.logs.String()
 		for _, l := range lines {
-			all = all && strings.Contains(logs, l)
+			if !strings.Contains(logs, l) {
+				return false
+			}
 		}
-		if all {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("fluent-bit did not log %q:\n%s", lines, r.logs.String())
+		return true
+	})
 }
 
 // waitStarted waits until Fluent Bit has set up its inputs (a UDP input's

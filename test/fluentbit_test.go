@@ -305,8 +305,9 @@ func startRecipe(t *testing.T, fb flbBinary, s *azmontest.Server, stream, path s
 	return run
 }
 
-// waitPort waits until Fluent Bit listens on port.
-func (r *fluentBitRun) waitPort(t *testing.T, port int) {
+// waitUntil polls cond until it holds, failing the test if Fluent Bit
+// exits first or 30 seconds pass (then the failure says what was awaited).
+func (r *fluentBitRun) waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -315,14 +316,24 @@ func (r *fluentBitRun) waitPort(t *testing.T, port int) {
 			t.Fatalf("fluent-bit exited:\n%s", r.logs.String())
 		default:
 		}
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
-		if err == nil {
-			c.Close()
+		if cond() {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("fluent-bit does not listen on %d:\n%s", port, r.logs.String())
+	t.Fatalf("fluent-bit %s:\n%s", what, r.logs.String())
+}
+
+// waitPort waits until Fluent Bit listens on port.
+func (r *fluentBitRun) waitPort(t *testing.T, port int) {
+	t.Helper()
+	r.waitUntil(t, fmt.Sprintf("does not listen on %d", port), func() bool {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
 }
 
 // waitRows waits until stream has n rows (or more) and returns them.
