@@ -210,8 +210,7 @@ func TestKQLCheckFindsErrors(t *testing.T) {
 		name, file, from, to string
 		want                 []string // in the report of the file
 	}
-	var cases []mistake
-	for _, tc := range []mistake{
+	cases := []mistake{
 		{"misspelled column in a rule's KeeperLogs_CL query", "deploy/azure/sentinel/rules.json",
 			"RemoteAddress = remote_address", "RemoteAddress = remote_adress",
 			[]string{"KS142", "'remote_adress'", "family=KeeperLogs_CL"}},
@@ -239,8 +238,6 @@ func TestKQLCheckFindsErrors(t *testing.T) {
 		{"entity mapping on a column the query does not return", "deploy/azure/sentinel/rules.json",
 			`"columnName": "RemoteAddress"`, `"columnName": "RemoteAddr"`,
 			[]string{"entity IP.Address uses column RemoteAddr"}},
-	} {
-		cases = append(cases, tc)
 	}
 	// One tree per mistake, all checked by one run of check.js.
 	var roots []string
