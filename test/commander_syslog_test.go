@@ -20,7 +20,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/keeper-azmon/keeper-azmon/azmon/azmontest"
 	"github.com/keeper-azmon/keeper-azmon/internal/fbconfig"
@@ -68,21 +67,15 @@ func (r *fluentBitRun) waitStarted(t *testing.T) {
 	// The stream processor's start, and the engine's grace period, which
 	// 3.2 does not print.
 	engineStarted := []string{"[sp] stream processor started", "[engine] Shutdown Grace Period"}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-r.done:
-			t.Fatalf("fluent-bit exited:\n%s", r.logs.String())
-		default:
-		}
+	r.waitUntil(t, fmt.Sprintf("did not log any of %q", engineStarted), func() bool {
+		logs := r.logs.String()
 		for _, l := range engineStarted {
-			if strings.Contains(r.logs.String(), l) {
-				return
+			if strings.Contains(logs, l) {
+				return true
 			}
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("fluent-bit did not log any of %q:\n%s", engineStarted, r.logs.String())
+		return false
+	})
 }
 
 // waitUDP waits until Fluent Bit has bound its UDP syslog port and started.

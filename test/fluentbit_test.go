@@ -576,20 +576,8 @@ func TestExamplesInFluentBit(t *testing.T) {
 	forEachFluentBit(t, func(t *testing.T, fb flbBinary) {
 		for _, example := range []string{"fluent-bit.conf.example", "fluent-bit.yaml.example"} {
 			t.Run(example, func(t *testing.T) {
-				s := azmontest.NewServer(azmontest.Options{ClientSecret: newSecret()})
-				t.Cleanup(s.Close)
-				dir := t.TempDir()
-				if err := os.WriteFile(filepath.Join(dir, "events.jsonl"), events, 0o600); err != nil {
-					t.Fatal(err)
-				}
-				ed := recipeEdits{
-					set: map[string]string{
-						"Path": filepath.Join(dir, "*.jsonl"), "DB": filepath.Join(dir, "tail.db"), "Flush": "1",
-						"storage.path": filepath.Join(dir, "storage"),
-						"HTTP_Listen":  "127.0.0.1", "HTTP_Port": strconv.Itoa(freePort(t)),
-					},
-					output: []prop{{"authority_host", s.AuthorityHost()}, {"ca_file", s.CAFile}},
-				}
+				s, ed := tailedEvents(t, events)
+				ed.set["HTTP_Listen"], ed.set["HTTP_Port"] = "127.0.0.1", strconv.Itoa(freePort(t))
 				run := startRecipe(t, fb, s, streamKeeper, filepath.Join("..", example), ed)
 				compareRows(t, waitRows(t, s, streamKeeper, len(want), run), want)
 			})
@@ -597,9 +585,10 @@ func TestExamplesInFluentBit(t *testing.T) {
 	})
 }
 
-// runKeeperAndASIM starts a real Fluent Bit on examples/keeper-and-asim.conf,
-// tailing a file of the given JSON lines, against an emulator.
-func runKeeperAndASIM(t *testing.T, fb flbBinary, events []byte) (*azmontest.Server, *fluentBitRun) {
+// tailedEvents starts an emulator and writes events where a configuration
+// that tails JSON lines reads them: the edits point its Path, DB and
+// storage there, flush every second, and send to the emulator.
+func tailedEvents(t *testing.T, events []byte) (*azmontest.Server, recipeEdits) {
 	t.Helper()
 	s := azmontest.NewServer(azmontest.Options{ClientSecret: newSecret()})
 	t.Cleanup(s.Close)
@@ -607,13 +596,20 @@ func runKeeperAndASIM(t *testing.T, fb flbBinary, events []byte) (*azmontest.Ser
 	if err := os.WriteFile(filepath.Join(dir, "events.jsonl"), events, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ed := recipeEdits{
+	return s, recipeEdits{
 		set: map[string]string{
 			"Path": filepath.Join(dir, "*.jsonl"), "DB": filepath.Join(dir, "tail.db"), "Flush": "1",
 			"storage.path": filepath.Join(dir, "storage"),
 		},
 		output: []prop{{"authority_host", s.AuthorityHost()}, {"ca_file", s.CAFile}},
 	}
+}
+
+// runKeeperAndASIM starts a real Fluent Bit on examples/keeper-and-asim.conf,
+// tailing a file of the given JSON lines, against an emulator.
+func runKeeperAndASIM(t *testing.T, fb flbBinary, events []byte) (*azmontest.Server, *fluentBitRun) {
+	t.Helper()
+	s, ed := tailedEvents(t, events)
 	// The copy does not sit beside the repository's parsers.conf.
 	parsers, err := filepath.Abs(filepath.Join("..", "parsers.conf"))
 	if err != nil {
