@@ -17,7 +17,7 @@ import (
 // registry, as in Fluent Bit: its cost is per request, not per record.
 func BenchmarkFlush(b *testing.B) {
 	b.Run("no-metrics", func(b *testing.B) { benchFlush(b, nil) })
-	b.Run("metrics", func(b *testing.B) { benchFlush(b, &MemoryMetrics{}) })
+	b.Run("metrics", func(b *testing.B) { benchFlush(b, &memoryMetrics{}) })
 }
 
 func benchFlush(b *testing.B, m Metrics) {

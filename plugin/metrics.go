@@ -3,7 +3,6 @@ package plugin
 import (
 	"fmt"
 	"strconv"
-	"sync"
 
 	"github.com/keeper-azmon/keeper-azmon/azmon"
 )
@@ -139,81 +138,4 @@ func (m *instanceMetrics) skipped(stream string, n int) {
 	if m != nil && n > 0 {
 		m.records.Add(float64(n), m.name, stream, ResultDropped)
 	}
-}
-
-// MemoryMetrics is a Metrics that keeps its series in memory: for tests and
-// tools that read them back.
-type MemoryMetrics struct {
-	mu     sync.Mutex
-	values map[string]float64 // series key -> value
-}
-
-// Counter implements Metrics.
-func (m *MemoryMetrics) Counter(ns, sub, name, _ string, labels []string) (Counter, error) {
-	return memorySeries{m: m, name: ns + "_" + sub + "_" + name, labels: labels}, nil
-}
-
-// Histogram implements Metrics; it keeps the count and sum of observations
-// as name_count and name_sum.
-func (m *MemoryMetrics) Histogram(ns, sub, name, _ string, _ []float64, labels []string) (Histogram, error) {
-	return memorySeries{m: m, name: ns + "_" + sub + "_" + name, labels: labels}, nil
-}
-
-// Value returns a series' value by its Prometheus text form, e.g.
-// fluentbit_keeper_azmon_requests_total{name="x",stream="s",status="204"}.
-func (m *MemoryMetrics) Value(series string) float64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.values[series]
-}
-
-// Series returns every series and its value.
-func (m *MemoryMetrics) Series() map[string]float64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make(map[string]float64, len(m.values))
-	for k, v := range m.values {
-		out[k] = v
-	}
-	return out
-}
-
-type memorySeries struct {
-	m      *MemoryMetrics
-	name   string
-	labels []string
-}
-
-func (s memorySeries) key(suffix string, values []string) string {
-	k := s.name + suffix + "{"
-	for i, l := range s.labels {
-		if i > 0 {
-			k += ","
-		}
-		v := ""
-		if i < len(values) {
-			v = values[i]
-		}
-		k += l + "=" + strconv.Quote(v)
-	}
-	return k + "}"
-}
-
-func (s memorySeries) Add(v float64, values ...string) {
-	s.m.mu.Lock()
-	defer s.m.mu.Unlock()
-	if s.m.values == nil {
-		s.m.values = map[string]float64{}
-	}
-	s.m.values[s.key("", values)] += v
-}
-
-func (s memorySeries) Observe(v float64, values ...string) {
-	s.m.mu.Lock()
-	defer s.m.mu.Unlock()
-	if s.m.values == nil {
-		s.m.values = map[string]float64{}
-	}
-	s.m.values[s.key("_count", values)]++
-	s.m.values[s.key("_sum", values)] += v
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/keeper-azmon/keeper-azmon/azmon/azmontest"
 )
 
-// series names a series the way MemoryMetrics keys it.
+// series names a series the way memoryMetrics keys it.
 func series(metric string, labels ...string) string {
 	var kv []string
 	for i := 0; i+1 < len(labels); i += 2 {
@@ -27,7 +27,7 @@ func series(metric string, labels ...string) string {
 func TestMetricsMatchWhatTheServiceSaw(t *testing.T) {
 	s := azmontest.NewServer(azmontest.Options{})
 	defer s.Close()
-	m := &MemoryMetrics{}
+	m := &memoryMetrics{}
 	const name = "keeper_azmon.3"
 	in, err := New(emulatorProps(s, azmontest.StreamKeeperLogs, "max_concurrency", "1", "max_request_bytes", "4096"),
 		Options{ID: name, LogOutput: io.Discard, Summary: -1, Metrics: m})
@@ -106,7 +106,7 @@ func TestMetricsMatchWhatTheServiceSaw(t *testing.T) {
 func TestMetricsPerASIMStream(t *testing.T) {
 	s := azmontest.NewServer(azmontest.Options{})
 	defer s.Close()
-	m := &MemoryMetrics{}
+	m := &memoryMetrics{}
 	in, err := New(emulatorProps(s, azmontest.StreamKeeperLogs, "schema", "asim",
 		"endpoint_url", "<unset>", "dce_url", s.DCEURL(), "dcr_id", s.Opts.DCRID),
 		Options{ID: "asim", LogOutput: io.Discard, Summary: -1, Metrics: m})
@@ -202,4 +202,81 @@ func TestLogQueueBounded(t *testing.T) {
 	if !strings.Contains(sink.lines[0], "5 log lines were lost") || sink.lines[1] != "INFO 5" {
 		t.Errorf("first lines %q, %q", sink.lines[0], sink.lines[1])
 	}
+}
+
+// memoryMetrics is a Metrics that keeps its series in memory, for the
+// tests to read back.
+type memoryMetrics struct {
+	mu     sync.Mutex
+	values map[string]float64 // series key -> value
+}
+
+// Counter implements Metrics.
+func (m *memoryMetrics) Counter(ns, sub, name, _ string, labels []string) (Counter, error) {
+	return memorySeries{m: m, name: ns + "_" + sub + "_" + name, labels: labels}, nil
+}
+
+// Histogram implements Metrics; it keeps the count and sum of observations
+// as name_count and name_sum.
+func (m *memoryMetrics) Histogram(ns, sub, name, _ string, _ []float64, labels []string) (Histogram, error) {
+	return memorySeries{m: m, name: ns + "_" + sub + "_" + name, labels: labels}, nil
+}
+
+// Value returns a series' value by its Prometheus text form, e.g.
+// fluentbit_keeper_azmon_requests_total{name="x",stream="s",status="204"}.
+func (m *memoryMetrics) Value(series string) float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.values[series]
+}
+
+// Series returns every series and its value.
+func (m *memoryMetrics) Series() map[string]float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]float64, len(m.values))
+	for k, v := range m.values {
+		out[k] = v
+	}
+	return out
+}
+
+type memorySeries struct {
+	m      *memoryMetrics
+	name   string
+	labels []string
+}
+
+func (s memorySeries) key(suffix string, values []string) string {
+	k := s.name + suffix + "{"
+	for i, l := range s.labels {
+		if i > 0 {
+			k += ","
+		}
+		v := ""
+		if i < len(values) {
+			v = values[i]
+		}
+		k += l + "=" + strconv.Quote(v)
+	}
+	return k + "}"
+}
+
+func (s memorySeries) Add(v float64, values ...string) {
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
+	if s.m.values == nil {
+		s.m.values = map[string]float64{}
+	}
+	s.m.values[s.key("", values)] += v
+}
+
+func (s memorySeries) Observe(v float64, values ...string) {
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
+	if s.m.values == nil {
+		s.m.values = map[string]float64{}
+	}
+	s.m.values[s.key("_count", values)]++
+	s.m.values[s.key("_sum", values)] += v
 }
