@@ -96,23 +96,65 @@ const (
 	asimProduct = "Keeper"
 )
 
-// asimClass is a catalogue entry with the JSON its rows share after the
-// times: from EventCount to EventResult.
+// asimClass is a catalogue entry with the JSON its rows share, written
+// once when the Converter is made, so that a row copies it.
 type asimClass struct {
 	ASIMEvent
+	// head follows the times: EventCount to EventResult, and a failure's
+	// EventResultDetails.
 	head string
+	// mid follows EventOriginalResultDetails: EventSeverity and, for an
+	// event of the catalogue, EventOriginalType (an unknown event's name is
+	// written per row).
+	mid string
+	// operation is an Audit row's Operation, "" for an unknown event.
+	operation string
+	// own is the constant columns of the schema's own: Authentication's
+	// target application and logon method, Audit's ObjectType.
+	own string
+	// ownAccount: a UserManagement event that, without a user named
+	// otherwise, changes the actor's own account (EventType User* or
+	// Password*).
+	ownAccount bool
 }
 
-// classHead returns the JSON every row of class shares after EventEndTime.
-func classHead(class ASIMEvent) string {
+// newASIMClass returns the class of catalogue entry ev, or of an unknown
+// event when ev.Event is "".
+func newASIMClass(ev ASIMEvent) *asimClass {
 	b := []byte(`","EventCount":1,"EventVendor":"` + asimVendor + `","EventProduct":"` + asimProduct + `","DvcHostname":"` + asimProduct + `"`)
-	if class.Schema == ASIMUserManagement {
+	if ev.Schema == ASIMUserManagement {
 		b = append(b, `,"EventSchema":"UserManagement"`...)
 	}
-	b = appendConst(b, "EventSchemaVersion", class.Schema.Version())
-	b = appendConst(b, "EventType", class.EventType)
-	b = appendConst(b, "EventResult", class.Result)
-	return string(b)
+	b = appendConst(b, "EventSchemaVersion", ev.Schema.Version())
+	b = appendConst(b, "EventType", ev.EventType)
+	b = appendConst(b, "EventResult", ev.Result)
+	if ev.Result == "Failure" {
+		b = appendConst(b, "EventResultDetails", resultDetails(ev))
+	}
+	class := &asimClass{ASIMEvent: ev, head: string(b),
+		ownAccount: strings.HasPrefix(ev.EventType, "User") || strings.HasPrefix(ev.EventType, "Password")}
+	b = appendConst(nil, "EventSeverity", ev.Severity)
+	if ev.Event != "" {
+		name, _ := appendEscaped([]byte(`"`), []byte(ev.Event))
+		name = append(name, '"')
+		b = append(append(b, `,"EventOriginalType":`...), name...)
+		class.operation = `,"Operation":` + string(name)
+	}
+	class.mid = string(b)
+	b = b[:0]
+	switch ev.Schema {
+	case ASIMAuthentication:
+		b = append(b, `,"TargetAppName":"`+asimProduct+`","TargetAppType":"SaaS application"`...)
+		if ev.LogonMethod != "" {
+			b = appendConst(b, "LogonMethod", ev.LogonMethod)
+		}
+	case ASIMAudit:
+		if ev.ObjectType != "" {
+			b = appendConst(b, "ObjectType", ev.ObjectType)
+		}
+	}
+	class.own = string(b)
+	return class
 }
 
 // unknownEvent is the class of an event the catalogue does not know.
@@ -171,18 +213,17 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 	if err != nil {
 		return rest, 0, err
 	}
-	r := asimRow{e: e, ev: &ev, class: unknownEvent()}
-	head := c.unknownHead
+	r := asimRow{e: e, ev: &ev, class: c.unknown}
 	if i := ev.cols[colAuditEvent]; i >= 0 {
 		if n, ok := keyName(e.fields[i].val()); ok {
 			r.name = n
 			if k, ok := c.catalogue[string(n)]; ok {
-				r.class, head = k.ASIMEvent, k.head
+				r.class = k
 			}
 		}
 	}
 	e.indexData()
-	r.common(head)
+	r.common()
 	switch r.class.Schema {
 	case ASIMAuthentication:
 		r.authentication()
@@ -202,16 +243,16 @@ func (c *Converter) asim(e *encoder, body []byte, t instant) ([]byte, ASIMSchema
 type asimRow struct {
 	e               *encoder
 	ev              *event
-	class           ASIMEvent
+	class           *asimClass
 	name, user      []byte // the event's name and user, nil when absent
 	nameAt, nameEnd int
 	userAt, userEnd int
 }
 
 // common writes the columns every schema has: the times, the class's
-// constant columns (head), the result, the original type and message,
-// and the actor.
-func (r *asimRow) common(head string) {
+// constant columns, the original result details and message, and the
+// actor.
+func (r *asimRow) common() {
 	e, class := r.e, r.class
 	e.buf = append(e.buf, `{"`+timeGenerated+`":"`...)
 	tpos := len(e.buf)
@@ -220,17 +261,16 @@ func (r *asimRow) common(head string) {
 	e.buf = append(e.buf, e.buf[tpos:tpos+millisLen]...)
 	e.buf = append(e.buf, `","EventEndTime":"`...)
 	e.buf = append(e.buf, e.buf[tpos:tpos+millisLen]...)
-	e.buf = append(e.buf, head...)
+	e.buf = append(e.buf, class.head...)
 	if class.Result == "Failure" {
-		e.buf = appendConst(e.buf, "EventResultDetails", resultDetails(class))
 		if !e.dataField(dResultCode, "EventOriginalResultDetails") {
 			e.dataField(dStatus, "EventOriginalResultDetails")
 		}
 	}
-	e.buf = appendConst(e.buf, "EventSeverity", class.Severity)
-	// The JSON of the event's name and of the user, once escaped, is
-	// copied where a row repeats them.
-	if r.name != nil {
+	e.buf = append(e.buf, class.mid...)
+	if class.Event == "" && r.name != nil {
+		// An event the catalogue does not know: its name, escaped once,
+		// is copied where the row repeats it (Operation).
 		e.buf = append(e.buf, `,"EventOriginalType":`...)
 		r.nameAt = len(e.buf)
 		e.str(r.name)
@@ -260,10 +300,7 @@ func (r *asimRow) authentication() {
 	if r.user != nil {
 		r.targetIsActor()
 	}
-	e.buf = append(e.buf, `,"TargetAppName":"`+asimProduct+`","TargetAppType":"SaaS application"`...)
-	if r.class.LogonMethod != "" {
-		e.buf = appendConst(e.buf, "LogonMethod", r.class.LogonMethod)
-	}
+	e.buf = append(e.buf, r.class.own...)
 }
 
 // userManagement writes the UserManagement schema's own columns.
@@ -281,8 +318,8 @@ func (r *asimRow) userManagement() {
 		e.buf = append(e.buf, `,"TargetUsername":`...)
 		e.str(target)
 		e.buf = appendConst(e.buf, "TargetUsernameType", usernameType(target))
-	case r.user != nil && (strings.HasPrefix(class.EventType, "User") || strings.HasPrefix(class.EventType, "Password")):
-		r.targetIsActor() // a change of one's own account
+	case r.user != nil && class.ownAccount:
+		r.targetIsActor()
 	}
 	// A Keeper role or team ID is neither of GroupIdType's kinds (a
 	// Windows SID, a Linux UID): GroupIdType stays out.
@@ -301,16 +338,17 @@ func (r *asimRow) userManagement() {
 // audit writes the AuditEvent schema's own columns.
 func (r *asimRow) audit() {
 	e := r.e
-	e.buf = append(e.buf, `,"Operation":`...)
-	if r.name != nil {
+	switch {
+	case r.class.operation != "":
+		e.buf = append(e.buf, r.class.operation...)
+	case r.name != nil:
+		e.buf = append(e.buf, `,"Operation":`...)
 		e.buf = append(e.buf, e.buf[r.nameAt:r.nameEnd]...)
-	} else {
-		e.buf = append(e.buf, `"unknown"`...)
+	default:
+		e.buf = append(e.buf, `,"Operation":"unknown"`...)
 	}
 	e.auditObject()
-	if r.class.ObjectType != "" {
-		e.buf = appendConst(e.buf, "ObjectType", r.class.ObjectType)
-	}
+	e.buf = append(e.buf, r.class.own...)
 	if e.dataField(dValue, "NewValue") {
 		e.buf = append(e.buf, `,"ValueType":"Other"`...)
 	}
@@ -324,7 +362,13 @@ func (r *asimRow) source() int {
 	// else); another remote_address stays in AdditionalFields.
 	if i := ev.cols[colRemoteAddress]; i >= 0 {
 		if v, ok := keyName(e.fields[i].val()); ok && isIP(v) {
-			e.column(ev, colRemoteAddress, "SrcIpAddr")
+			// An address is digits, hex letters, dots and colons, at
+			// most 45 bytes: nothing to escape, never cut (the field
+			// limit is at least 64 bytes).
+			e.buf = append(e.buf, `,"SrcIpAddr":"`...)
+			e.buf = append(e.buf, v...)
+			e.buf = append(e.buf, '"')
+			e.fields[i].role = consumed
 		} else {
 			e.fields[i].role = toData
 		}
@@ -354,39 +398,31 @@ func (r *asimRow) additionalFields(enterpriseID int64, client int) error {
 	e.buf = append(e.buf, `,"AdditionalFields":{`...)
 	set := e.set(2)
 	first := true
-	if class.Schema == ASIMUserManagement && class.UpdatedProperty != "" && e.addKey(set, &first, "UpdatedPropertyName") {
+	// The members named here come first and differ: none is a duplicate,
+	// and the set holds them for the data members that follow.
+	if class.Schema == ASIMUserManagement && class.UpdatedProperty != "" {
+		e.fixedKey(set, &first, `"UpdatedPropertyName":`)
 		e.buf = append(e.buf, '"')
 		e.buf = append(e.buf, class.UpdatedProperty...)
 		e.buf = append(e.buf, '"')
 	}
-	for _, col := range []int{colCategory, colEnterpriseID} {
-		if i := ev.cols[col]; i >= 0 && e.fields[i].role == toColumn {
-			// Both names are fixed (no source renames them): no escaping.
-			key := "category"
-			if col == colEnterpriseID {
-				key = "enterprise_id"
-			}
-			if e.addKey(set, &first, key) {
-				if _, err := e.value(e.fields[i].val(), 2); err != nil {
-					return err
-				}
-			}
-		} else if col == colEnterpriseID && enterpriseID != 0 {
-			mark := len(e.buf)
-			if !first {
-				e.buf = append(e.buf, ',')
-			}
-			e.buf = append(e.buf, `"enterprise_id"`...)
-			if set.add(e, len(e.buf)-len(`enterprise_id"`), len(e.buf)-1) {
-				e.buf = append(e.buf, ':')
-				e.buf = strconv.AppendInt(e.buf, enterpriseID, 10)
-				first = false
-			} else {
-				e.buf = e.buf[:mark]
-			}
+	if i := ev.cols[colCategory]; i >= 0 && e.fields[i].role == toColumn {
+		e.fixedKey(set, &first, `"category":`)
+		if _, err := e.value(e.fields[i].val(), 2); err != nil {
+			return err
 		}
 	}
-	if client >= 0 && e.addKey(set, &first, "client_version") {
+	if i := ev.cols[colEnterpriseID]; i >= 0 && e.fields[i].role == toColumn {
+		e.fixedKey(set, &first, `"enterprise_id":`)
+		if _, err := e.value(e.fields[i].val(), 2); err != nil {
+			return err
+		}
+	} else if enterpriseID != 0 {
+		e.fixedKey(set, &first, `"enterprise_id":`)
+		e.buf = strconv.AppendInt(e.buf, enterpriseID, 10)
+	}
+	if client >= 0 {
+		e.fixedKey(set, &first, `"client_version":`)
 		if _, err := e.value(e.fields[client].val(), 2); err != nil {
 			return err
 		}
@@ -398,6 +434,18 @@ func (r *asimRow) additionalFields(enterpriseID int64, client int) error {
 	return nil
 }
 
+// fixedKey writes member, a member name and its colon that need no
+// escaping (`"name":`), into the object at level 2 whose duplicates set
+// detects. The caller knows it is not a duplicate.
+func (e *encoder) fixedKey(set *keySet, first *bool, member string) {
+	if !*first {
+		e.buf = append(e.buf, ',')
+	}
+	e.buf = append(e.buf, member...)
+	set.addNew(e, len(e.buf)-len(member)+1, len(e.buf)-2)
+	*first = false
+}
+
 // appendConst appends `,"key":"value"` for a value that needs no escaping.
 func appendConst(b []byte, key, value string) []byte {
 	b = append(b, `,"`...)
@@ -407,31 +455,14 @@ func appendConst(b []byte, key, value string) []byte {
 	return append(b, '"')
 }
 
-// addKey writes the member name of a JSON object at level 2 whose
-// duplicates set detects, and reports whether it was new (else it writes
-// nothing).
-func (e *encoder) addKey(set *keySet, first *bool, name string) bool {
-	mark := len(e.buf)
-	if !*first {
-		e.buf = append(e.buf, ',')
-	}
-	e.buf = append(e.buf, '"')
-	e.buf = append(e.buf, name...)
-	e.buf = append(e.buf, '"')
-	if !set.add(e, len(e.buf)-len(name)-1, len(e.buf)-1) {
-		e.buf = e.buf[:mark]
-		return false
-	}
-	e.buf = append(e.buf, ':')
-	*first = false
-	return true
-}
-
 // isIP reports whether s is an IPv4 address in dotted decimal or an IPv6
 // address (without zone), as net/netip reads them, without allocating.
 func isIP(s []byte) bool {
+	if isIPv4(s) {
+		return true
+	}
 	if bytes.IndexByte(s, ':') < 0 {
-		return isIPv4(s)
+		return false
 	}
 	groups, gap := 0, false
 	for i := 0; i < len(s); {
@@ -482,23 +513,29 @@ func isIP(s []byte) bool {
 // isIPv4 reports whether s is four decimal numbers 0 to 255, without
 // leading zeros, joined by dots.
 func isIPv4(s []byte) bool {
-	for part := 0; part < 4; part++ {
-		if part > 0 {
-			if len(s) == 0 || s[0] != '.' {
+	if len(s) < len("0.0.0.0") || len(s) > len("255.255.255.255") {
+		return false
+	}
+	dots, n, digits := 0, 0, 0
+	for _, c := range s {
+		if d := c - '0'; d < 10 {
+			if digits > 0 && n == 0 {
+				return false // a leading zero
+			}
+			n = n*10 + int(d)
+			digits++
+			if n > 255 {
 				return false
 			}
-			s = s[1:]
+			continue
 		}
-		n, i := 0, 0
-		for ; i < len(s) && i < 3 && s[i] >= '0' && s[i] <= '9'; i++ {
-			n = n*10 + int(s[i]-'0')
-		}
-		if i == 0 || n > 255 || (i > 1 && s[0] == '0') {
+		if c != '.' || digits == 0 || dots == 3 {
 			return false
 		}
-		s = s[i:]
+		dots++
+		n, digits = 0, 0
 	}
-	return len(s) == 0
+	return dots == 3 && digits > 0
 }
 
 func isHex(c byte) bool {

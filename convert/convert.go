@@ -82,10 +82,10 @@ type Converter struct {
 	// timeKeyByName: the time key is a field found by its name (a time
 	// key other than the timestamp column); the one rule for it is in add.
 	timeKeyByName bool
-	// catalogue classes Keeper events for the ASIM schema; unknownHead is
-	// the shared JSON of an event it does not know.
-	catalogue   map[string]asimClass
-	unknownHead string
+	// catalogue classes Keeper events for the ASIM schema; unknown is the
+	// class of an event it does not know.
+	catalogue map[string]*asimClass
+	unknown   *asimClass
 }
 
 // New returns a Converter for opts.
@@ -103,11 +103,11 @@ func New(opts Options) *Converter {
 	c.timeKeyByName = !c.timeKeyColumn && opts.TimeKey != ""
 	if opts.Schema == ASIM {
 		events := keeperEvents()
-		c.catalogue = make(map[string]asimClass, len(events))
+		c.catalogue = make(map[string]*asimClass, len(events))
 		for _, ev := range events {
-			c.catalogue[ev.Event] = asimClass{ev, classHead(ev)}
+			c.catalogue[ev.Event] = newASIMClass(ev)
 		}
-		c.unknownHead = classHead(unknownEvent())
+		c.unknown = newASIMClass(unknownEvent())
 	}
 	c.pool.New = func() any {
 		return &encoder{seed: maphash.MakeSeed(), maxField: opts.MaxFieldBytes}

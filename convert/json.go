@@ -136,6 +136,16 @@ func (s *keySet) add(e *encoder, start, end int) bool {
 	}
 }
 
+// addNew records the key buf[start:end], which the caller knows is not in
+// the set.
+func (s *keySet) addNew(e *encoder, start, end int) {
+	if len(s.keys)+1 < smallSet {
+		s.keys = append(s.keys, span{start, end})
+		return
+	}
+	s.add(e, start, end)
+}
+
 func (s *keySet) rehash(size int) {
 	if cap(s.table) >= size {
 		s.table = s.table[:size]
