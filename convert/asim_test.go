@@ -186,6 +186,31 @@ func checkColumns(t *testing.T, row []byte, schema convert.ASIMSchema) {
 	}
 }
 
+// TestASIMEnterpriseIDOption: an event without enterprise_id (Commander's
+// exports) takes the configured one in AdditionalFields, after the fields
+// that come first, and a data member of the same name is a duplicate.
+func TestASIMEnterpriseIDOption(t *testing.T) {
+	body := kv("audit_event", "alias_added", "username", "user@example.com", "timestamp", "2025-03-01T00:00:00Z",
+		"category", "usage", "client_version", "Commander.18.0.13", "data", kv("enterprise_id", 1, "extra", "x"))
+	c := convert.New(convert.Options{Schema: convert.ASIM, TimeKey: "timestamp", EnterpriseID: 6557})
+	var out convert.Records
+	res, err := c.Convert(chunktest.AppendEventV2(nil, ts0(), nil, body), &out)
+	if err != nil || out.Len() != 1 {
+		t.Fatalf("%d records, %v", out.Len(), err)
+	}
+	var row struct{ AdditionalFields json.RawMessage }
+	if err := json.Unmarshal(out.Record(0), &row); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"UpdatedPropertyName":"Alias","category":"usage","enterprise_id":6557,"client_version":"Commander.18.0.13","extra":"x"}`
+	if got := string(row.AdditionalFields); got != want {
+		t.Errorf("AdditionalFields\n got %s\nwant %s", got, want)
+	}
+	if res.Repeated != 1 {
+		t.Errorf("Repeated = %d, want 1 (data's enterprise_id)", res.Repeated)
+	}
+}
+
 // TestCatalogueIsCommandersList: the catalogue holds every event code of
 // Keeper Commander's list with its display name, and any other event says
 // where it was seen and has no display name (Keeper publishes none).
