@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -195,6 +196,45 @@ func BenchmarkConvert(b *testing.B) {
 			m.report(b, out.Size())
 		})
 	}
+}
+
+// BenchmarkASIMCost measures what a record costs in schema asim against
+// schema keeper: each iteration converts the benchmark chunk with both, in
+// turn (the order alternating), and asim/keeper is the median of the
+// iterations' time ratios. Pairs a millisecond apart see the same machine,
+// so this ratio holds still where one of two separate benchmarks' numbers
+// moves with the load.
+func BenchmarkASIMCost(b *testing.B) {
+	chunk := benchChunk()
+	converters := [2]*convert.Converter{
+		convert.New(convert.Options{Schema: convert.Keeper, TimeKey: "timestamp"}),
+		convert.New(convert.Options{Schema: convert.ASIM, TimeKey: "timestamp"}),
+	}
+	var out convert.Records
+	run := func(c *convert.Converter) time.Duration {
+		out.Reset()
+		start := time.Now()
+		if _, err := c.Convert(chunk, &out); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	for _, c := range converters {
+		run(c) // warm the encoder pools and buffers
+	}
+	ratios := make([]float64, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var took [2]time.Duration
+		for j := range converters {
+			j = (j + i) % 2
+			took[j] = run(converters[j])
+		}
+		ratios = append(ratios, float64(took[1])/float64(took[0]))
+	}
+	b.StopTimer()
+	slices.Sort(ratios)
+	b.ReportMetric(ratios[len(ratios)/2], "asim/keeper")
 }
 
 // BenchmarkBaseline is what other Go output plugins do: fluent-bit-go's
