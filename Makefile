@@ -76,6 +76,10 @@ bench: $(PLUGIN) $(HOST) $(BASELINE)
 	KEEPER_AZMON_BASELINE="$(CURDIR)/$(BASELINE)" \
 		$(GO) test -run '^$$' -bench Host -benchtime 5x -count 1 -timeout 30m ./test/bench
 	$(GO) test -run '^$$' -bench FlushPeakHeap -count 1 ./test/bench
+	@# Fluent Bit's own azure_logs_ingestion against this plugin, in a real
+	@# Fluent Bit (skipped without one, or without that output).
+	KEEPER_AZMON_PLUGIN="$(CURDIR)/$(PLUGIN)" KEEPER_AZMON_HOST="$(CURDIR)/$(HOST)" \
+		$(GO) test -run '^$$' -bench FluentBitOutputs -benchtime 1x -count 1 -timeout 30m ./test
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzConvert -fuzztime $(FUZZTIME) ./convert

@@ -49,7 +49,7 @@ type flbBinary struct {
 // fluentBits returns the Fluent Bits to test with: the space-separated
 // paths of FLUENT_BIT, or the fluent-bit on PATH; it skips the test when
 // there is none.
-func fluentBits(t *testing.T) []flbBinary {
+func fluentBits(t testing.TB) []flbBinary {
 	t.Helper()
 	paths := strings.Fields(os.Getenv("FLUENT_BIT"))
 	if len(paths) == 0 {
@@ -89,7 +89,7 @@ func forEachFluentBit(t *testing.T, fn func(t *testing.T, fb flbBinary)) {
 
 // describeFluentBit reads the version, plugins and build flags of the
 // Fluent Bit at path.
-func describeFluentBit(t *testing.T, path string) flbBinary {
+func describeFluentBit(t testing.TB, path string) flbBinary {
 	t.Helper()
 	fb := flbBinary{path: path, plugins: map[string]bool{}, flags: map[string]bool{}}
 	out, err := exec.Command(path, "--version").CombinedOutput()
