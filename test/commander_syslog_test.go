@@ -46,6 +46,18 @@ func requirePlugins(t *testing.T, fb flbBinary, path string) {
 	}
 }
 
+// eachTwin runs fn in a subtest for each of src's recipes, the classic
+// one and its YAML twin, that fb has the plugins for.
+func eachTwin(t *testing.T, fb flbBinary, src sourcetest.Source, fn func(t *testing.T, recipe string)) {
+	t.Helper()
+	for _, recipe := range []string{src.Recipe(), src.RecipeYAML()} {
+		t.Run(filepath.Base(recipe), func(t *testing.T) {
+			requirePlugins(t, fb, recipe)
+			fn(t, recipe)
+		})
+	}
+}
+
 // waitLog waits until Fluent Bit's output holds every one of lines.
 func (r *fluentBitRun) waitLog(t *testing.T, lines ...string) {
 	t.Helper()
@@ -217,30 +229,27 @@ func rmemMax(t *testing.T) int {
 func TestCommanderSyslogUDPInFluentBit(t *testing.T) {
 	src := namedSource(t, "commander-syslog-udp")
 	forEachFluentBit(t, func(t *testing.T, fb flbBinary) {
-		for _, recipe := range []string{src.Recipe(), src.RecipeYAML()} {
-			t.Run(filepath.Base(recipe), func(t *testing.T) {
-				requirePlugins(t, fb, recipe)
-				s, run, port := commanderRecipe(t, fb, recipe)
-				run.waitUDP(t, port)
+		eachTwin(t, fb, src, func(t *testing.T, recipe string) {
+			s, run, port := commanderRecipe(t, fb, recipe)
+			run.waitUDP(t, port)
 
-				wire, want := src.Fixture(t)
-				sendDatagrams(t, port, sourcetest.Datagrams(wire))
-				sameRows(t, waitRows(t, s, streamKeeper, len(want), run), want)
+			wire, want := src.Fixture(t)
+			sendDatagrams(t, port, sourcetest.Datagrams(wire))
+			sameRows(t, waitRows(t, s, streamKeeper, len(want), run), want)
 
-				if m := rmemMax(t); m < 4<<20 {
-					t.Skipf("net.core.rmem_max is %d, below the 4 MiB the recipe's Receive_Buffer_Size asks for: bursts would be lost (see the README)", m)
-				}
-				s.Reset()
-				batch1, want1 := commanderBatch(t, 1000, 1_000_000)
-				batch2, want2 := commanderBatch(t, 1000, 2_000_000)
-				for id, row := range want2 {
-					want1[id] = row
-				}
-				sendDatagrams(t, port, sourcetest.Datagrams(batch1))
-				sendDatagrams(t, port, sourcetest.Datagrams(batch2))
-				eachOnce(t, waitRows(t, s, streamKeeper, len(want1), run), want1)
-			})
-		}
+			if m := rmemMax(t); m < 4<<20 {
+				t.Skipf("net.core.rmem_max is %d, below the 4 MiB the recipe's Receive_Buffer_Size asks for: bursts would be lost (see the README)", m)
+			}
+			s.Reset()
+			batch1, want1 := commanderBatch(t, 1000, 1_000_000)
+			batch2, want2 := commanderBatch(t, 1000, 2_000_000)
+			for id, row := range want2 {
+				want1[id] = row
+			}
+			sendDatagrams(t, port, sourcetest.Datagrams(batch1))
+			sendDatagrams(t, port, sourcetest.Datagrams(batch2))
+			eachOnce(t, waitRows(t, s, streamKeeper, len(want1), run), want1)
+		})
 	})
 }
 
@@ -251,16 +260,13 @@ func TestCommanderSyslogUDPInFluentBit(t *testing.T) {
 func TestCommanderSyslogTCPInFluentBit(t *testing.T) {
 	src := namedSource(t, "commander-syslog")
 	forEachFluentBit(t, func(t *testing.T, fb flbBinary) {
-		for _, recipe := range []string{src.Recipe(), src.RecipeYAML()} {
-			t.Run(filepath.Base(recipe), func(t *testing.T) {
-				requirePlugins(t, fb, recipe)
-				s, run, port := commanderRecipe(t, fb, recipe)
-				run.waitPort(t, port)
-				batch, want := commanderBatch(t, 1000, 3_000_000)
-				sendSyslog(t, port, batch, false)
-				eachOnce(t, waitRows(t, s, streamKeeper, len(want), run), want)
-			})
-		}
+		eachTwin(t, fb, src, func(t *testing.T, recipe string) {
+			s, run, port := commanderRecipe(t, fb, recipe)
+			run.waitPort(t, port)
+			batch, want := commanderBatch(t, 1000, 3_000_000)
+			sendSyslog(t, port, batch, false)
+			eachOnce(t, waitRows(t, s, streamKeeper, len(want), run), want)
+		})
 	})
 }
 

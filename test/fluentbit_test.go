@@ -464,12 +464,9 @@ func TestRecipesInFluentBit(t *testing.T) {
 			if src.Input == sourcetest.SyslogUDP {
 				continue // TestCommanderSyslogUDPInFluentBit
 			}
-			for _, recipe := range []string{src.Recipe(), src.RecipeYAML()} {
-				t.Run(filepath.Base(recipe), func(t *testing.T) {
-					requirePlugins(t, fb, recipe)
-					runRecipe(t, fb, src, recipe)
-				})
-			}
+			eachTwin(t, fb, src, func(t *testing.T, recipe string) {
+				runRecipe(t, fb, src, recipe)
+			})
 		}
 	})
 }
